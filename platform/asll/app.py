@@ -1,0 +1,171 @@
+"""The application factory: extensions, then core blueprints, then plugins and their blueprints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from flask import Flask, g, render_template, request
+from flask_babel import format_date, format_datetime
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from asll.config import REPO_ROOT, load_config
+from asll.extensions import babel, csrf, db, login_manager, migrate
+from asll.models import AuditEvent, User
+from asll.plugins.manager import PluginRegistry
+from asll.services.errors import ServiceError
+from asll.tenancy import install_tenant_scoping, reset_request_tenant, set_request_tenant
+
+
+def create_app(
+    config: dict | None = None,
+    *,
+    load_entry_points: bool = True,
+    extra_plugins: Iterable[tuple[str, object]] = (),
+) -> Flask:
+    settings = load_config(dict(config or {}))
+    app = Flask("asll", instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
+    app.config.update(settings)
+
+    _init_extensions(app)
+    _register_core_blueprints(app)
+    registry = PluginRegistry(load_entry_points=load_entry_points, plugins=extra_plugins)
+    app.extensions["asll_plugins"] = registry
+    _register_plugin_blueprints(app, registry)
+
+    from asll.celery_app import celery_init_app
+
+    celery_init_app(app)
+    from asll import cli
+
+    cli.register(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            _tune_sqlite(engine)
+    install_tenant_scoping(db.session.session_factory.class_, AuditEvent)
+    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: "Europe/Paris")
+    app.jinja_env.filters["date_fr"] = lambda d, fmt="dd/MM/yyyy": format_date(d, fmt) if d else "—"
+    app.jinja_env.filters["datetime_fr"] = lambda d: format_datetime(d, "dd/MM/yyyy HH:mm") if d else "—"
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Veuillez vous connecter pour accéder à cette page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str):
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+    app.before_request(_set_tenant_context)
+    app.teardown_request(_reset_tenant_context)
+    app.after_request(_security_headers)
+
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError):
+        return render_template("error.html", title="Action impossible", message=exc.message), exc.status
+
+    @app.errorhandler(404)
+    def _not_found(_exc):
+        return render_template("error.html", title="Page introuvable",
+                               message="La page ou l'élément demandé n'existe pas, ou vous n'y avez pas accès."), 404
+
+    @app.errorhandler(403)
+    def _forbidden(_exc):
+        return render_template("error.html", title="Accès refusé",
+                               message="Vous n'avez pas les droits nécessaires pour cette page."), 403
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_exc):
+        return render_template("error.html", title="Formulaire expiré",
+                               message="Le formulaire a expiré ou n'est pas valide. Rechargez la page et recommencez."), 400
+
+
+def _tune_sqlite(engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def _set_tenant_context() -> None:
+    """Resolve the tenant of this request from the session, checked against the user's memberships."""
+    from flask import session
+
+    from asll.services.actor import Actor
+    from asll.services.users import memberships_of
+
+    tenant_id = None
+    g.actor = Actor(user_id=None, label="anonyme", ip=request.remote_addr or "")
+    g.memberships = []
+    if current_user.is_authenticated:
+        g.memberships = memberships_of(current_user.id)
+        wanted = session.get("tenant_id")
+        tenant_ids = {m.tenant_id for m in g.memberships}
+        if wanted in tenant_ids:
+            tenant_id = wanted
+        elif len(tenant_ids) == 1 and not current_user.is_platform_admin:
+            tenant_id = next(iter(tenant_ids))
+            session["tenant_id"] = tenant_id
+        g.actor = Actor.for_user(current_user, g.memberships, tenant_id, ip=request.remote_addr or "")
+        g.tenant_name = next((m.tenant.name for m in g.memberships if m.tenant_id == tenant_id), "")
+    g.tenant_tokens = set_request_tenant(tenant_id)
+
+
+def _reset_tenant_context(_exc=None) -> None:
+    tokens = g.pop("tenant_tokens", None)
+    if tokens is not None:
+        reset_request_tenant(tokens)
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"
+    )
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _register_core_blueprints(app: Flask) -> None:
+    from asll.web import admin, auth, main
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(main.bp)
+    app.register_blueprint(admin.bp)
+
+
+def _register_plugin_blueprints(app: Flask, registry: PluginRegistry) -> None:
+    """Plugin pages answer only for tenants that enabled their plugin."""
+    for impl in registry.pm.hook.asll_blueprints.get_hookimpls():
+        for blueprint in impl.function() or ():
+            plugin_name = impl.plugin_name
+
+            def _guard(plugin_name=plugin_name):
+                from flask import abort
+
+                from asll.services.plugins import enabled_plugins
+                from asll.tenancy import current_tenant_id
+
+                tenant_id = current_tenant_id()
+                if tenant_id is None or plugin_name not in enabled_plugins(tenant_id):
+                    abort(404)
+
+            blueprint.before_request(_guard)
+            app.register_blueprint(blueprint, url_prefix=f"/p/{plugin_name}")

@@ -1,0 +1,149 @@
+"""``flask asll ...`` commands (and the ``asll`` console script) over the services."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from asll.extensions import db
+from asll.services.actor import Actor
+from asll.services.errors import ServiceError
+
+asll_group = click.Group("asll", help="Commandes de la plateforme ASLL.")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(asll_group)
+
+
+def _fail(exc: ServiceError) -> None:
+    click.echo(f"Erreur : {exc.message}", err=True)
+    for field, messages in getattr(exc, "fields", {}).items():
+        click.echo(f"  {field} : {' '.join(map(str, messages))}", err=True)
+    sys.exit(1)
+
+
+@asll_group.command("demo-data")
+@with_appcontext
+def demo_data() -> None:
+    """Crée les quatre départements de démonstration, leurs organismes et un compte par rôle."""
+    from asll.services.demo import DEMO_PASSWORD, load_demo_data
+
+    credentials = load_demo_data()
+    click.echo("Comptes de démonstration (mot de passe commun : %s)" % DEMO_PASSWORD)
+    for credential in credentials:
+        click.echo(f"  {credential.email:<42} {credential.role:<40} {credential.tenant}")
+
+
+@asll_group.group("plugins")
+def plugins_group() -> None:
+    """Plugins départementaux et leur activation par département."""
+
+
+@plugins_group.command("list")
+@with_appcontext
+def plugins_list() -> None:
+    """Liste les plugins installés et leur état dans chaque département."""
+    from asll.services import plugins
+
+    for row in plugins.plugin_overview(Actor.system()):
+        states = ", ".join(
+            f"{p['name']}={'activé' if p['activation'] and p['activation'].enabled else 'désactivé'}"
+            for p in row["plugins"]
+        )
+        click.echo(f"{row['tenant'].code} {row['tenant'].name}: {states}")
+
+
+def _toggle(tenant_code: str, plugin: str, enabled: bool) -> None:
+    from asll.services import plugins, tenants
+
+    tenant = tenants.tenant_by_code(tenant_code)
+    if tenant is None:
+        click.echo(f"Erreur : département « {tenant_code} » introuvable.", err=True)
+        sys.exit(1)
+    try:
+        plugins.set_enabled(Actor.system(label="ligne de commande"), tenant.id, plugin, enabled)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"Plugin « {plugin} » {'activé' if enabled else 'désactivé'} pour {tenant.name}.")
+
+
+@plugins_group.command("enable")
+@click.argument("tenant_code")
+@click.argument("plugin")
+@with_appcontext
+def plugins_enable(tenant_code: str, plugin: str) -> None:
+    """Active PLUGIN pour le département TENANT_CODE (code INSEE)."""
+    _toggle(tenant_code, plugin, True)
+
+
+@plugins_group.command("disable")
+@click.argument("tenant_code")
+@click.argument("plugin")
+@with_appcontext
+def plugins_disable(tenant_code: str, plugin: str) -> None:
+    """Désactive PLUGIN pour le département TENANT_CODE (les dossiers sont conservés)."""
+    _toggle(tenant_code, plugin, False)
+
+
+@asll_group.command("create-tenant")
+@click.argument("code")
+@click.argument("name")
+@with_appcontext
+def create_tenant(code: str, name: str) -> None:
+    """Crée un département (CODE INSEE, NOM)."""
+    from asll.services import tenants
+
+    try:
+        tenant = tenants.create_tenant(Actor.system(label="ligne de commande"), code, name)
+        db.session.commit()
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"Département {tenant.name} ({tenant.code}) créé.")
+
+
+@asll_group.command("create-platform-admin")
+@click.argument("email")
+@click.argument("full_name")
+@click.password_option("--password", prompt="Mot de passe", confirmation_prompt="Confirmez le mot de passe")
+@with_appcontext
+def create_platform_admin(email: str, full_name: str, password: str) -> None:
+    """Crée un administrateur de la plateforme."""
+    from asll.services import users
+
+    try:
+        users.create_user(Actor.system(label="ligne de commande"),
+                          {"email": email, "full_name": full_name, "password": password}, platform_admin=True)
+        db.session.commit()
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"Administrateur {email} créé.")
+
+
+@asll_group.command("audit-verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Vérifie le chaînage du journal d'audit de chaque département ; échoue en nommant l'entrée altérée."""
+    from asll.services import audit, tenants
+
+    problems = audit.verify_chain(None)
+    checked = ["plateforme"]
+    for tenant in tenants.all_tenants():
+        problems += audit.verify_chain(tenant.id)
+        checked.append(tenant.code)
+    if problems:
+        for problem in problems:
+            where = f"département {problem.tenant_id}" if problem.tenant_id else "plateforme"
+            click.echo(f"ALTÉRATION – {where} : {problem.message}", err=True)
+        sys.exit(1)
+    click.echo(f"Journal d'audit intègre ({', '.join(checked)}).")
+
+
+def main() -> None:
+    """The ``asll`` console script: ``flask`` with the platform's app already chosen."""
+    from asll.app import create_app
+
+    FlaskGroup(create_app=lambda: create_app(), help="Plateforme ASLL.")(prog_name="asll")

@@ -1,0 +1,108 @@
+"""Configuration from environment variables, with an embedded default that needs no server.
+
+Defaults: SQLite under ``instance/``, Celery on kombu's SQLAlchemy transport (a SQLite
+file), mail written to ``instance/mail/`` when no SMTP server is configured. Set
+``DATABASE_URL`` and ``REDIS_URL`` (or ``CELERY_BROKER_URL``) for PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _instance_path() -> Path:
+    path = Path(os.environ.get("ASLL_INSTANCE_PATH", REPO_ROOT / "instance")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _secret_key(instance: Path) -> str:
+    """Use ``SECRET_KEY`` if set, else a random key kept in ``instance/secret_key``."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on", "oui"}
+
+
+def _normalise_db_url(url: str) -> str:
+    # psycopg 3 is the driver we ship; accept the common "postgres://" spellings.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    instance = _instance_path()
+    env = os.environ.get("ASLL_ENV", "production")
+    database_url = _normalise_db_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'asll.sqlite'}")
+    )
+    redis_url = os.environ.get("REDIS_URL")
+    broker_url = os.environ.get("CELERY_BROKER_URL") or redis_url or f"sqla+sqlite:///{instance / 'celery-broker.sqlite'}"
+    result_backend = (
+        os.environ.get("CELERY_RESULT_BACKEND")
+        or redis_url
+        or f"db+sqlite:///{instance / 'celery-results.sqlite'}"
+    )
+    config = {
+        "ASLL_ENV": env,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": _secret_key(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("ASLL_SECURE_COOKIES", env == "production"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": _bool("ASLL_SECURE_COOKIES", env == "production"),
+        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "fr",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
+        "UPLOAD_PATH": os.environ.get("ASLL_UPLOAD_PATH", str(instance / "uploads")),
+        "EXPORT_PATH": os.environ.get("ASLL_EXPORT_PATH", str(instance / "exports")),
+        "MAIL_FOLDER": os.environ.get("ASLL_MAIL_FOLDER", str(instance / "mail")),
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool("SMTP_STARTTLS", False),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "ASLL <no-reply@asll.localhost>"),
+        "BASE_URL": os.environ.get("ASLL_BASE_URL", "http://127.0.0.1:5000"),
+        "CELERY": {
+            "broker_url": broker_url,
+            "result_backend": result_backend,
+            "task_serializer": "json",
+            "result_serializer": "json",
+            "accept_content": ["json"],
+            "task_acks_late": True,
+            "task_reject_on_worker_lost": True,
+            "worker_prefetch_multiplier": 1,
+            "task_always_eager": _bool("CELERY_TASK_ALWAYS_EAGER", False),
+            "broker_connection_retry_on_startup": True,
+            "timezone": "Europe/Paris",
+            "beat_schedule_filename": str(instance / "celerybeat-schedule"),
+        },
+    }
+    if overrides:
+        celery_overrides = overrides.pop("CELERY", None)
+        config.update(overrides)
+        if celery_overrides:
+            config["CELERY"] = {**config["CELERY"], **celery_overrides}
+    return config

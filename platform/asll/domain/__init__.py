@@ -1,0 +1,1 @@
+"""Pure domain logic: calendar arithmetic, the measure state machine."""

@@ -1,0 +1,1 @@
+"""The plugin contract: hook specifications, value objects and the per-tenant manager."""

@@ -1,0 +1,65 @@
+"""Object-level visibility: which households, requests and measures an actor may see.
+
+These return SQL criteria so that lists, detail pages and exports apply the same rule.
+The tenant filter itself is added by :mod:`asll.tenancy`; this narrows within a tenant.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from asll.models import Household, Measure, Request, RequestStatus, Role
+from asll.services.actor import Actor
+
+# Roles that see every file of their tenant.
+TENANT_WIDE_ROLES = (Role.DEPT_ADMIN, Role.DEPT_AGENT, Role.AUDITOR)
+
+
+def request_criteria(actor: Actor):
+    if actor.tenant_id is None:
+        return sa.false()
+    if actor.has(*TENANT_WIDE_ROLES):
+        return sa.true()
+    clauses = []
+    orgs = list(actor.organisation_ids)
+    if actor.has(Role.PRESCRIBER):
+        clauses.append(Request.filed_by_id == actor.user_id)
+        if orgs:
+            clauses.append(Request.prescriber_organisation_id.in_(orgs))
+    if actor.has(Role.COMMISSION_SECRETARY, Role.COMMISSION_MEMBER):
+        clauses.append(Request.status != RequestStatus.DRAFT)
+    if actor.has(Role.OPERATOR_WORKER) and orgs:
+        clauses.append(
+            Request.id.in_(sa.select(Measure.request_id).where(Measure.operator_id.in_(orgs)))
+        )
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+def measure_criteria(actor: Actor):
+    if actor.tenant_id is None:
+        return sa.false()
+    if actor.has(*TENANT_WIDE_ROLES, Role.COMMISSION_SECRETARY):
+        return sa.true()
+    clauses = []
+    orgs = list(actor.organisation_ids)
+    if actor.has(Role.OPERATOR_WORKER) and orgs:
+        clauses.append(Measure.operator_id.in_(orgs))
+    if actor.has(Role.PRESCRIBER):
+        clauses.append(Measure.request_id.in_(sa.select(Request.id).where(request_criteria(actor))))
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+def household_criteria(actor: Actor):
+    if actor.tenant_id is None:
+        return sa.false()
+    if actor.has(*TENANT_WIDE_ROLES):
+        return sa.true()
+    clauses = [
+        Household.id.in_(sa.select(Request.household_id).where(request_criteria(actor))),
+        Household.id.in_(sa.select(Measure.household_id).where(measure_criteria(actor))),
+    ]
+    if actor.has(Role.PRESCRIBER):
+        clauses.append(Household.created_by_id == actor.user_id)
+        if actor.organisation_ids:
+            clauses.append(Household.created_by_organisation_id.in_(list(actor.organisation_ids)))
+    return sa.or_(*clauses)

@@ -1,0 +1,111 @@
+"""Demo data: the four départements with their plugins, seed organisations and one user per role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from asll.extensions import db
+from asll.models import Organisation, OrganisationKind, Role, User
+from asll.plugins.contract import OrganisationSpec
+from asll.services import plugins as plugin_service
+from asll.services import tenants, users
+from asll.services.actor import Actor
+from asll.tenancy import tenant_context
+
+DEMO_PASSWORD = "demo-asll-2026"
+DEMO_DOMAIN = "demo-asll.fr"
+
+ROLE_SLUGS = {
+    Role.DEPT_ADMIN: "admin",
+    Role.DEPT_AGENT: "agent",
+    Role.COMMISSION_SECRETARY: "secretariat",
+    Role.COMMISSION_MEMBER: "membre",
+    Role.PRESCRIBER: "prescripteur",
+    Role.OPERATOR_WORKER: "operateur",
+    Role.AUDITOR: "auditeur",
+}
+
+# Which organisation kind a demo user of each role belongs to.
+ROLE_ORGANISATION_KIND = {
+    Role.DEPT_AGENT: OrganisationKind.DEPT_SERVICE,
+    Role.COMMISSION_SECRETARY: OrganisationKind.COMMISSION_SECRETARIAT,
+    Role.PRESCRIBER: OrganisationKind.PRESCRIBER,
+    Role.OPERATOR_WORKER: OrganisationKind.OPERATOR,
+}
+
+FALLBACK_ORGANISATIONS = {
+    OrganisationKind.PRESCRIBER: "Service social départemental",
+    OrganisationKind.DEPT_SERVICE: "Service logement du Département",
+    OrganisationKind.COMMISSION_SECRETARIAT: "Secrétariat des commissions ASLL",
+    OrganisationKind.OPERATOR: "Association d'accompagnement (démonstration)",
+}
+
+
+@dataclass(frozen=True)
+class Credential:
+    email: str
+    role: str
+    tenant: str
+
+
+def _user(system: Actor, email: str, full_name: str, *, platform_admin: bool = False) -> tuple[User, bool]:
+    existing = db.session.scalar(sa.select(User).where(User.email == email))
+    if existing is not None:
+        return existing, False
+    return users.create_user(system, {"email": email, "full_name": full_name, "password": DEMO_PASSWORD},
+                             platform_admin=platform_admin), True
+
+
+def load_demo_data() -> list[Credential]:
+    """Create (idempotently) the demo départements; return the demo accounts."""
+    system = Actor.system(label="données de démonstration")
+    credentials = [Credential(f"plateforme@{DEMO_DOMAIN}", "Administrateur de la plateforme", "—")]
+    _user(system, credentials[0].email, "Administratrice Plateforme", platform_admin=True)
+    registry = plugin_service.registry()
+    for plugin in registry.plugin_names:
+        info = registry.infos[plugin]
+        tenant = tenants.tenant_by_code(info.departement_code)
+        if tenant is None:
+            tenant = tenants.create_tenant(system, info.departement_code, info.departement_name)
+        db.session.commit()
+        if plugin not in plugin_service.enabled_plugins(tenant.id):
+            plugin_service.set_enabled(system, tenant.id, plugin, True)
+        tenant_actor = Actor.system(tenant.id, label="données de démonstration")
+        with tenant_context(tenant.id):
+            by_kind = _organisations(tenant_actor, plugin_service.call(tenant.id, "asll_organisations"))
+            for role, slug in ROLE_SLUGS.items():
+                email = f"{slug}.{info.departement_code}@{DEMO_DOMAIN}"
+                user, created = _user(system, email, f"{role.label} {info.departement_name}")
+                kind = ROLE_ORGANISATION_KIND.get(role)
+                if created:
+                    users.add_membership(tenant_actor, user, tenant.id, role,
+                                         by_kind[kind].id if kind else None)
+                credentials.append(Credential(email, role.label, f"{info.departement_name} ({info.departement_code})"))
+            db.session.commit()
+    # One account with two départements, to show the explicit switch of tenant.
+    multi_email = f"auditeur.multi@{DEMO_DOMAIN}"
+    multi, created = _user(system, multi_email, "Auditrice interdépartementale")
+    if created:
+        for code in sorted(registry.infos[p].departement_code for p in registry.plugin_names)[:2]:
+            tenant = tenants.tenant_by_code(code)
+            users.add_membership(Actor.system(tenant.id), multi, tenant.id, Role.AUDITOR)
+    db.session.commit()
+    credentials.append(Credential(multi_email, Role.AUDITOR.label, "plusieurs départements"))
+    return credentials
+
+
+def _organisations(actor: Actor, specs: list[list[OrganisationSpec]]) -> dict[OrganisationKind, Organisation]:
+    """Create the plugin's seed organisations; return the first of each kind, creating fallbacks."""
+    existing = {o.name: o for o in db.session.scalars(sa.select(Organisation))}
+    first: dict[OrganisationKind, Organisation] = {}
+    flat = [spec for group in specs for spec in (group or [])]
+    for kind, name in FALLBACK_ORGANISATIONS.items():
+        if not any(OrganisationKind(s.kind) is kind for s in flat):
+            flat.append(OrganisationSpec(name=name, kind=kind.value))
+    for spec in flat:
+        organisation = existing.get(spec.name) or tenants.create_organisation(actor, spec)
+        existing[spec.name] = organisation
+        first.setdefault(organisation.kind, organisation)
+    return first

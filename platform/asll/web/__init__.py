@@ -1,0 +1,1 @@
+"""Server-rendered pages (French) over the services."""

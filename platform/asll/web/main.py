@@ -1,0 +1,73 @@
+"""The dashboard and the detail pages of a tenant's objects."""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Blueprint, abort, g, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from asll.services import cases, households, tenants
+from asll.services import plugins as plugin_service
+
+bp = Blueprint("main", __name__)
+
+
+def tenant_required(view):
+    """Pages of a tenant need one chosen; a platform admin has none (no access to households)."""
+
+    @functools.wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if g.actor.tenant_id is None:
+            return redirect(url_for("auth.choose_tenant"))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.route("/")
+def index():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("main.dashboard"))
+
+
+@bp.route("/tableau-de-bord")
+@tenant_required
+def dashboard():
+    tenant_id = g.actor.tenant_id
+    return render_template(
+        "dashboard.html",
+        counts=cases.counts(g.actor),
+        measure_types=plugin_service.measure_types(tenant_id).values(),
+        commissions=plugin_service.commissions(tenant_id).values(),
+        tenant=plugin_service.tenant_info(tenant_id),
+    )
+
+
+@bp.route("/menages/<int:household_id>")
+@tenant_required
+def household(household_id: int):
+    return render_template("household.html", household=households.get_household(g.actor, household_id))
+
+
+@bp.route("/demandes/<int:request_id>")
+@tenant_required
+def request_detail(request_id: int):
+    return render_template("request.html", req=cases.get_request(g.actor, request_id))
+
+
+@bp.route("/mesures/<int:measure_id>")
+@tenant_required
+def measure(measure_id: int):
+    return render_template("measure.html", measure=cases.get_measure(g.actor, measure_id))
+
+
+@bp.route("/organismes/<int:organisation_id>")
+@tenant_required
+def organisation(organisation_id: int):
+    organisation = tenants.get_organisation(organisation_id)
+    if organisation is None:
+        abort(404)
+    return render_template("organisation.html", organisation=organisation)

@@ -1,0 +1,1 @@
+"""ASLL plugin of the Orne département (61): internal measures per circonscription and agreed structures."""

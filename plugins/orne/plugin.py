@@ -1,0 +1,232 @@
+"""Orne (61): internal measures run by the circonscriptions, external ones by agreed structures.
+
+Source: the Orne ASLL presentation (seed 001). Measures are validated by one decision
+body per circonscription d'action sociale, either its head alone or a monthly
+commission; which one is a tenant setting, because the seed leaves it to each
+circonscription.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from asll.toolkit import (
+    CommissionDef,
+    CommissionRole,
+    MeasureKind,
+    MeasureTypeDef,
+    OrganisationSpec,
+    PluginInfo,
+    hookimpl,
+)
+
+NAME = "orne"
+
+VALIDATION = f"{NAME}.validation"
+COMMISSION_MENSUELLE = f"{NAME}.commission_mensuelle"
+
+INTERNE = f"{NAME}.interne"
+JEUNES_ALT = f"{NAME}.jeunes_alt"
+CHRS_SUITE = f"{NAME}.chrs_suite"
+
+MODE_RESPONSABLE = "responsable"  # the head of circonscription validates alone
+MODE_COMMISSION = "commission"  # the circonscription's monthly commission validates
+VALIDATION_MODES = (MODE_RESPONSABLE, MODE_COMMISSION)
+COMMISSION_BY_MODE = {MODE_RESPONSABLE: VALIDATION, MODE_COMMISSION: COMMISSION_MENSUELLE}
+
+# The seed says "quatre circonscriptions d'action sociale" without naming them; these
+# are the Orne's own (Alençon, Argentan, Flers, L'Aigle-Mortagne). The seed does not say
+# which one validates how either: every one starts with its head deciding alone and the
+# département admin switches those that hold a monthly commission.
+CIRCONSCRIPTIONS = ("Alençon", "Argentan", "Flers", "L'Aigle-Mortagne")
+DEFAULT_VALIDATION_MODES = {name: MODE_RESPONSABLE for name in CIRCONSCRIPTIONS}
+
+# Agreement with the external structures: "127 mesures : 762 mois mesures".
+AGREEMENT_MEASURES = 127
+AGREEMENT_MONTH_MEASURES = 762
+
+
+class OrneSettingsSchema(Schema):
+    """Tenant settings: each circonscription's validation mode and the yearly agreement."""
+
+    validation_modes = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1)),
+        values=fields.String(validate=validate.OneOf(VALIDATION_MODES)),
+        load_default=lambda: dict(DEFAULT_VALIDATION_MODES),
+    )
+    agreement_measures = fields.Integer(load_default=AGREEMENT_MEASURES, validate=validate.Range(min=0))
+    agreement_month_measures = fields.Integer(
+        load_default=AGREEMENT_MONTH_MEASURES, validate=validate.Range(min=0)
+    )
+
+
+# The seed gives no duration rule. The agreement's 762 mois-mesures for 127 measures
+# is 6 months a measure; the 2008 average (1,457 mois-mesures for 224 households, about
+# 6.5) shows some measures are prolonged, so one prolongation is allowed, with no cap
+# on the total since the seed sets none.
+_DURATION = dict(
+    default_months=AGREEMENT_MONTH_MEASURES // AGREEMENT_MEASURES,
+    max_months=6,
+    max_prolongations=1,
+    prolongation_months=6,
+    max_total_months=None,
+)
+
+# The seed lists no non-cumulation rule, and requests may come from the family itself
+# (with no social worker's diagnostic), so neither is required here.
+MEASURE_TYPES = (
+    # Several intervention domains are worked on in one measure (maintien 57%,
+    # relogement 47%, appropriation 34%...), hence no single kind.
+    MeasureTypeDef(
+        code=INTERNE,
+        label="ASLL interne (travailleur social ASLL de circonscription)",
+        kind=MeasureKind.AUTRE,
+        commission=VALIDATION,
+        requires_diagnostic=False,
+        description=(
+            "Mesure exercée par le travailleur social ASLL de la circonscription, sans condition "
+            "de ressources ; domaines cumulables : accès, organisation administrative et "
+            "budgétaire, endettement, appropriation et maîtrise des charges, insertion dans "
+            "l'environnement, médiation locative."
+        ),
+        plugin=NAME,
+        **_DURATION,
+    ),
+    MeasureTypeDef(
+        code=JEUNES_ALT,
+        label="ASLL jeunes de 18 à 25 ans adossée à une ALT (AOLTJ)",
+        kind=MeasureKind.ACCES,
+        commission=VALIDATION,
+        requires_diagnostic=False,
+        description=(
+            "Mesure externe réservée aux jeunes de 18 à 25 ans logés avec une allocation de "
+            "logement temporaire ; 113 des 127 mesures conventionnées."
+        ),
+        plugin=NAME,
+        **_DURATION,
+    ),
+    MeasureTypeDef(
+        code=CHRS_SUITE,
+        label="ASLL service de suite d'un CHRS",
+        kind=MeasureKind.ACCES,
+        commission=VALIDATION,
+        requires_diagnostic=False,
+        description=(
+            "Mesure externe exercée par un CHRS pour favoriser l'accès et le maintien dans le "
+            "logement des personnes qui en sortent ; 14 des 127 mesures conventionnées."
+        ),
+        plugin=NAME,
+        **_DURATION,
+    ),
+)
+
+_ALL_TYPES = tuple(mt.code for mt in MEASURE_TYPES)
+
+# Both bodies examine every type; the measure types name the default one (mode
+# "responsable"), the ``validation_modes`` setting says which one acts per circonscription.
+COMMISSIONS = (
+    CommissionDef(
+        code=VALIDATION,
+        label="Validation par le responsable de circonscription",
+        role=CommissionRole.SINGLE_DECIDER,
+        examines=_ALL_TYPES,
+        description=(
+            "Instance décisionnelle du Département dans les circonscriptions où le responsable "
+            "de circonscription valide seul les mesures."
+        ),
+        plugin=NAME,
+    ),
+    CommissionDef(
+        code=COMMISSION_MENSUELLE,
+        label="Commission mensuelle de circonscription",
+        role=CommissionRole.DECIDES,
+        examines=_ALL_TYPES,
+        rhythm="mensuelle",
+        description=(
+            "Instance décisionnelle du Département dans les circonscriptions qui valident les "
+            "mesures en commission mensuelle."
+        ),
+        plugin=NAME,
+    ),
+)
+
+_CIRCONSCRIPTION_DESCRIPTION = (
+    "Mesures internalisées : un travailleur social ASLL avec un portefeuille de 35 mesures en "
+    "moyenne ; les travailleurs sociaux de circonscription orientent 90 % des ménages."
+)
+
+ORGANISATIONS = tuple(
+    OrganisationSpec(
+        name=f"Circonscription d'action sociale – {name}",
+        kind="dept_service",
+        sectors=(name,),
+        capacity=35,
+        description=_CIRCONSCRIPTION_DESCRIPTION,
+    )
+    for name in CIRCONSCRIPTIONS
+) + (
+    OrganisationSpec(
+        name="AOLTJ – Association pour le logement temporaire des jeunes",
+        kind="operator",
+        capacity=113,
+        capacity_unit="year",
+        description=(
+            "Structure conventionnée : 113 mesures réservées aux jeunes de 18 à 25 ans, adossées "
+            "à une allocation de logement temporaire (ALT)."
+        ),
+    ),
+    # The seed does not name the CHRS: a generic entry for the demo data.
+    OrganisationSpec(
+        name="CHRS – service de suite",
+        kind="operator",
+        capacity=14,
+        capacity_unit="year",
+        description=(
+            "Structure conventionnée : 14 mesures dans le cadre d'un service de suite, pour "
+            "l'accès et le maintien dans le logement des sortants du CHRS."
+        ),
+    ),
+    OrganisationSpec(
+        name="Secrétariat ASLL du Département de l'Orne",
+        kind="commission_secretariat",
+        description=(
+            "Prépare les validations des responsables de circonscription et les commissions "
+            "mensuelles, enregistre les décisions et les notifie."
+        ),
+    ),
+)
+
+
+@hookimpl
+def asll_plugin_info():
+    """Identity shown to the platform admin, with the per-circonscription settings."""
+    return PluginInfo(
+        name=NAME,
+        label="ASLL Orne",
+        departement_code="61",
+        departement_name="Orne",
+        description=(
+            "Mesures internes exercées par les quatre circonscriptions d'action sociale et mesures "
+            "externes conventionnées, validées dans chaque circonscription par son responsable "
+            "ou par une commission mensuelle."
+        ),
+        settings_schema=OrneSettingsSchema,
+    )
+
+
+@hookimpl
+def asll_measure_types(tenant):
+    """Internal measures and the two kinds of external ones (AOLTJ, CHRS)."""
+    return list(MEASURE_TYPES)
+
+
+@hookimpl
+def asll_commissions(tenant):
+    """The two ways a circonscription validates a measure."""
+    return list(COMMISSIONS)
+
+
+@hookimpl
+def asll_organisations(tenant):
+    """The four circonscriptions, the two agreed structures and the secretariat."""
+    return list(ORGANISATIONS)

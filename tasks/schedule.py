@@ -1,0 +1,3 @@
+"""The beat schedule: periodic tasks fan out one task per tenant."""
+
+BEAT_SCHEDULE: dict = {}
