@@ -25,7 +25,8 @@ def create_app(
     extra_plugins: Iterable[tuple[str, object]] = (),
 ) -> Flask:
     settings = load_config(dict(config or {}))
-    app = Flask("asll", instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
+    app = Flask("asll", instance_path=settings["INSTANCE_PATH"], template_folder="web/templates",
+                static_folder="web/static")
     app.config.update(settings)
 
     _init_extensions(app)

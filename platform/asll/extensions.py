@@ -8,7 +8,8 @@ from flask_wtf import CSRFProtect
 
 from asll.models.base import Base
 
-db = SQLAlchemy(model_class=Base)
+# Objects returned by a service stay readable after its commit (templates, tasks).
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

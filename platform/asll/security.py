@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
+
+
+def use_cheap_hashing() -> None:
+    """Tests only: argon2id with minimal cost, so that building fixtures stays fast."""
+    global _hasher
+    _hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
 
 # Verified against when the email is unknown, so that response time does not reveal
 # which emails have an account.

@@ -1,0 +1,71 @@
+"""A user of one département gets 404 for every object of another, on every route that exists."""
+
+import pytest
+
+from asll.models import Role
+from tests.conftest import csrf_token, login
+
+# How to fill each URL parameter with an object of the *other* tenant. A new route with an
+# unknown parameter makes this test fail until the parameter is listed here.
+PARAMETER_OBJECTS = {
+    "household_id": lambda w: w.household.id,
+    "request_id": lambda w: w.request.id,
+    "measure_id": lambda w: w.measure.id,
+    "organisation_id": lambda w: w.orgs[next(iter(w.orgs))].id,
+}
+
+
+def object_routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.arguments and rule.endpoint != "static":
+            yield rule
+
+
+def test_every_object_route_is_known(app):
+    unknown = {arg for rule in object_routes(app) for arg in rule.arguments} - set(PARAMETER_OBJECTS)
+    assert not unknown, f"list these URL parameters in PARAMETER_OBJECTS: {unknown}"
+
+
+@pytest.mark.parametrize("role", [Role.DEPT_ADMIN, Role.AUDITOR, Role.PRESCRIBER, Role.OPERATOR_WORKER,
+                                  Role.COMMISSION_SECRETARY, Role.DEPT_AGENT])
+def test_objects_of_another_tenant_answer_404(world, client, app, role):
+    login(client, world.loire.users[role].email, world.password)
+    page = client.get("/tableau-de-bord").get_data(as_text=True)
+    token = csrf_token(page)
+    checked = 0
+    for rule in object_routes(app):
+        values = {arg: PARAMETER_OBJECTS[arg](world.orne) for arg in rule.arguments}
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **values)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, data={"csrf_token": token})
+            assert response.status_code == 404, f"{method} {url} ({rule.endpoint}) → {response.status_code}"
+            assert world.orne.household.reference not in response.get_data(as_text=True)
+            checked += 1
+    assert checked >= 4
+
+
+def test_own_objects_are_reachable_for_a_tenant_wide_role(world, client):
+    login(client, world.loire.users[Role.DEPT_ADMIN].email, world.password)
+    for url in (f"/menages/{world.loire.household.id}", f"/demandes/{world.loire.request.id}",
+                f"/mesures/{world.loire.measure.id}"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "M-42-0001" in response.get_data(as_text=True)
+
+
+def test_reading_a_household_file_is_audited(world, client, app):
+    import sqlalchemy as sa
+
+    from asll.extensions import db
+    from asll.models import AuditEvent
+    from asll.tenancy import tenant_context
+
+    user = world.loire.users[Role.AUDITOR]
+    login(client, user.email, world.password)
+    assert client.get(f"/menages/{world.loire.household.id}").status_code == 200
+    with app.app_context(), tenant_context(world.loire.tenant.id):
+        reads = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "household.read")).all()
+    assert [(e.actor_id, e.object_id) for e in reads] == [(user.id, world.loire.household.id)]
