@@ -260,7 +260,7 @@ class CeleryWorkerProcess:
                     f"{self.log_tail()}")
             if time.monotonic() >= deadline:
                 raise WorkerStartError(
-                    f"Celery worker {self.nodename} not ready after {timeout:.0f} s.\n{self.log_tail()}")
+                    f"Celery worker {self.nodename} not ready after {timeout:g} s.\n{self.log_tail()}")
             time.sleep(_POLL_INTERVAL)
 
     def stop(self, timeout: float | None = None) -> int | None:

@@ -25,3 +25,11 @@ def months_between(start: date, end: date) -> int:
     if add_months(start, months) > end:
         months -= 1
     return months
+
+
+def today() -> date:
+    """Today in France: deadlines are French calendar days, whatever the server's zone."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Europe/Paris")).date()

@@ -2,7 +2,22 @@
 
 from asll.models.audit import AuditEvent
 from asll.models.base import Base
-from asll.models.cases import Measure, MeasureStatus, Request, RequestStatus
+from asll.models.cases import (
+    AgendaItem,
+    CommissionSession,
+    Decision,
+    DecisionOutcome,
+    Document,
+    Measure,
+    MeasureEvent,
+    MeasureStatus,
+    Obligation,
+    ObligationState,
+    Request,
+    RequestStatus,
+    SessionStatus,
+    SupportMeasure,
+)
 from asll.models.core import (
     Membership,
     Organisation,
@@ -15,7 +30,17 @@ from asll.models.core import (
 from asll.models.households import Household, HouseholdMember, HousingStatus
 
 __all__ = [
+    "AgendaItem",
     "AuditEvent",
+    "CommissionSession",
+    "Decision",
+    "DecisionOutcome",
+    "Document",
+    "MeasureEvent",
+    "Obligation",
+    "ObligationState",
+    "SessionStatus",
+    "SupportMeasure",
     "Base",
     "Household",
     "HouseholdMember",

@@ -1,0 +1,301 @@
+"""Measures: decisions that grant them, their transitions, non-cumulation and obligations.
+
+Every transition follows the same steps, and nothing is changed unless all pass:
+the state machine allows it, the actor's role may do it, the input is valid, the
+core's and the plugins' rules hold. Then the change, its timeline event, its audit
+entry and the recomputed obligations are committed together.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from asll.domain import machine
+from asll.domain.calendar import add_months, today
+from asll.extensions import db
+from asll.models import (
+    Measure,
+    MeasureEvent,
+    MeasureStatus,
+    Obligation,
+    ObligationState,
+    Organisation,
+    OrganisationKind,
+    Role,
+    SupportMeasure,
+)
+from asll.models.base import utcnow
+from asll.plugins.contract import MeasureTypeDef, ObligationDef, Violation
+from asll.services import audit
+from asll.services import plugins as plugin_service
+from asll.services.access import measure_criteria
+from asll.services.actor import Actor
+from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from asll.services.schemas import TRANSITION_SCHEMAS
+from asll.services.validation import load
+
+AUDITED_FIELDS = ("status", "operator_id", "start_date", "planned_end_date", "end_date", "end_reason",
+                  "prolongation_count", "prolonged_months", "notified_date", "contract_sent_date",
+                  "action_plan_date", "suspended_from", "bilan_date", "hand_over_to", "extra")
+
+
+class RuleViolation(ServiceError):
+    """One or more rules forbid the action; each violation has a code and a French message."""
+
+    status = 409
+
+    def __init__(self, violations: list[Violation]):
+        super().__init__(" ".join(v.message for v in violations), violations[0].code, violations)
+
+
+def visible_measure(actor: Actor, measure_id: int) -> Measure:
+    measure = db.session.scalar(sa.select(Measure).where(Measure.id == measure_id, measure_criteria(actor)))
+    if measure is None:
+        raise NotFound("Mesure introuvable.")
+    return measure
+
+
+def measure_type(tenant_id: int, code: str) -> MeasureTypeDef:
+    definition = plugin_service.measure_types(tenant_id).get(code)
+    if definition is None:
+        raise ServiceError("Le type de cette mesure n'est plus proposé dans ce département (plugin désactivé ?).",
+                           "type_inconnu")
+    return definition
+
+
+def operator(organisation_id: int | None) -> Organisation:
+    organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
+    if organisation is None or organisation.kind is not OrganisationKind.OPERATOR:
+        raise ValidationFailed({"operator_id": ["Opérateur introuvable dans ce département."]})
+    return organisation
+
+
+# -- non-cumulation ---------------------------------------------------------------
+def cumulation_violations(tenant_id: int, household_id: int, definition: MeasureTypeDef, start: date,
+                          months: int) -> list[Violation]:
+    """Other support measures of the household that forbid this measure type over its period."""
+    if not definition.incompatible_with:
+        return []
+    end = add_months(start, months)
+    labels = plugin_service.support_measures(tenant_id)
+    others = db.session.scalars(sa.select(SupportMeasure).where(
+        SupportMeasure.household_id == household_id, SupportMeasure.code.in_(definition.incompatible_with)))
+    return [
+        Violation("cumul_interdit",
+                  f"Cumul interdit : le ménage bénéficie de « {labels.get(o.code, o.code)} » "
+                  f"(depuis le {o.start_date.strftime('%d/%m/%Y')}), incompatible avec « {definition.label} ».")
+        for o in others if o.active_between(start, end)
+    ]
+
+
+# -- plugin rules and obligations ---------------------------------------------------
+def plugin_violations(tenant_id: int, measure: Measure, transition: str, data: dict) -> list[Violation]:
+    return [v for _plugin, v in plugin_service.collect(tenant_id, "asll_validate_transition", measure=measure,
+                                                       transition=transition, data=data)]
+
+
+def refuse_if_blocking(violations: list[Violation]) -> list[Violation]:
+    """Raise on blocking violations; return the warnings for the user to see."""
+    blocking = [v for v in violations if v.blocking]
+    if blocking:
+        raise RuleViolation(blocking)
+    return violations
+
+
+def recompute_obligations(measure: Measure) -> list[Obligation]:
+    """Store the plugins' obligations for the measure; fulfilled ones close, vanished ones are waived."""
+    definitions: dict[str, ObligationDef] = {}
+    for _plugin, definition in plugin_service.collect(measure.tenant_id, "asll_obligations", measure=measure):
+        definitions.setdefault(definition.kind, definition)  # plugins answer before the core's defaults
+    existing = {o.kind: o for o in db.session.scalars(sa.select(Obligation).where(Obligation.measure_id == measure.id))}
+    now, current_day = utcnow(), today()
+    for kind, definition in definitions.items():
+        row = existing.pop(kind, None)
+        if row is None:
+            row = Obligation(measure_id=measure.id, kind=kind, tenant_id=measure.tenant_id)
+            db.session.add(row)
+        row.label, row.due_date, row.responsible_role = definition.label, definition.due_date, definition.responsible_role
+        if definition.done:
+            if row.state is not ObligationState.DONE:
+                row.state, row.closed_at = ObligationState.DONE, now
+        elif row.state in (None, ObligationState.OPEN, ObligationState.OVERDUE, ObligationState.WAIVED):
+            row.state = ObligationState.OVERDUE if definition.due_date < current_day else ObligationState.OPEN
+            row.closed_at = None
+    for row in existing.values():
+        if row.state in (ObligationState.OPEN, ObligationState.OVERDUE):
+            row.state, row.closed_at = ObligationState.WAIVED, now
+    db.session.flush()
+    return list(db.session.scalars(sa.select(Obligation).where(Obligation.measure_id == measure.id)
+                                   .order_by(Obligation.due_date)))
+
+
+def record_event(actor: Actor, measure: Measure, transition: str, before_status: str, effective: date | None,
+                 data: dict) -> MeasureEvent:
+    event = MeasureEvent(measure_id=measure.id, transition=transition, from_status=before_status,
+                         to_status=measure.status.value, effective_date=effective, actor_id=actor.user_id,
+                         data=audit._jsonable(data), tenant_id=measure.tenant_id)
+    db.session.add(event)
+    return event
+
+
+# -- transitions --------------------------------------------------------------------
+def _check_role(actor: Actor, transition: machine.Transition, measure: Measure) -> None:
+    if not actor.has(*transition.roles):
+        raise PermissionDenied(f"Votre rôle ne permet pas l'action « {transition.label} ».")
+    service_roles = {Role.DEPT_AGENT, Role.DEPT_ADMIN, Role.COMMISSION_SECRETARY}
+    if transition.own_operator_only and not actor.has(*service_roles) and measure.operator_id not in actor.organisation_ids:
+        raise PermissionDenied("Cette mesure est suivie par un autre opérateur.")
+
+
+def _core_rules(measure: Measure, definition: MeasureTypeDef, name: str, data: dict) -> list[Violation]:
+    """Rules every département shares; plugins add theirs through ``asll_validate_transition``."""
+    rules: list[Violation] = []
+    if name == "start" and measure.decision_date and data["start_date"] < measure.decision_date:
+        rules.append(Violation("date_incoherente", "La mesure ne peut démarrer avant la décision.", "start_date"))
+    if name == "request_prolongation":
+        if measure.prolongation_count >= definition.max_prolongations:
+            rules.append(Violation("prolongations_epuisees",
+                                   f"Ce type de mesure ne peut être prolongé que {definition.max_prolongations} fois."))
+        limit = definition.prolongation_months or definition.max_months
+        if data["months"] > limit:
+            rules.append(Violation("prolongation_trop_longue", f"Une prolongation dure au plus {limit} mois.", "months"))
+        total = (measure.granted_months or 0) + measure.prolonged_months + data["months"]
+        if definition.max_total_months and total > definition.max_total_months:
+            rules.append(Violation("duree_totale_depassee",
+                                   f"La durée totale ne peut dépasser {definition.max_total_months} mois "
+                                   f"(elle serait de {total} mois).", "months"))
+    for key in ("end_date", "bilan_date", "resume_date", "plan_date", "sent_date"):
+        if key in data and measure.start_date and data[key] < measure.start_date:
+            rules.append(Violation("date_incoherente", "Cette date précède le début de la mesure.", key))
+    if name == "resume" and measure.suspended_from and data["resume_date"] < measure.suspended_from:
+        rules.append(Violation("date_incoherente", "La reprise ne peut précéder la suspension.", "resume_date"))
+    if name == "close" and measure.status is MeasureStatus.ENDED and measure.end_reason not in machine.NO_BILAN_REASONS:
+        rules.append(Violation("bilan_manquant", "Le bilan doit être reçu avant de clôturer la mesure."))
+    return rules
+
+
+def _apply(measure: Measure, name: str, data: dict, transition: machine.Transition) -> date | None:
+    """Change the measure; return the date the transition takes effect."""
+    if name == "assign_operator":
+        measure.operator_id = data["operator_id"]
+        measure.notified_date = data.get("notified_date") or today()
+        effective = measure.notified_date
+    elif name == "start":
+        measure.start_date = effective = data["start_date"]
+        measure.planned_end_date = add_months(data["start_date"], measure.granted_months or 0)
+    elif name == "record_contract_sent":
+        measure.contract_sent_date = effective = data["sent_date"]
+    elif name == "record_action_plan":
+        measure.action_plan_date = effective = data["plan_date"]
+    elif name == "request_prolongation":
+        measure.extra = {**measure.extra, "pending_prolongation": {
+            "months": data["months"], "request_date": data["request_date"].isoformat(), "reason": data["reason"]}}
+        effective = data["request_date"]
+    elif name == "grant_prolongation":
+        pending = measure.extra.get("pending_prolongation", {})
+        months = int(pending.get("months", 0))
+        measure.prolongation_count += 1
+        measure.prolonged_months += months
+        measure.planned_end_date = add_months(measure.planned_end_date, months)
+        measure.extra = {k: v for k, v in measure.extra.items() if k != "pending_prolongation"}
+        effective = data["decision_date"]
+    elif name == "refuse_prolongation":
+        measure.extra = {k: v for k, v in measure.extra.items() if k != "pending_prolongation"}
+        effective = data["decision_date"]
+    elif name == "suspend":
+        measure.suspended_from = effective = data["from_date"]
+        measure.extra = {**measure.extra, "status_before_suspension": measure.status.value}
+    elif name == "resume":
+        # A suspension pauses the measure: its planned end moves by the suspended days.
+        paused = (data["resume_date"] - measure.suspended_from).days
+        measure.planned_end_date = measure.planned_end_date + timedelta(days=paused)
+        measure.extra = {**measure.extra, "suspended_days": measure.extra.get("suspended_days", 0) + paused}
+        measure.suspended_from = None
+        effective = data["resume_date"]
+    elif name == "transfer":
+        measure.operator_id = data["operator_id"]
+        measure.worker_id = None
+        effective = data["transfer_date"]
+    elif name == "end":
+        measure.end_date = effective = data["end_date"]
+        measure.end_reason = data["reason"]
+        measure.hand_over_to = data.get("hand_over_to", "")
+    elif name == "record_bilan":
+        measure.bilan_date = effective = data["bilan_date"]
+    elif name == "close":
+        effective = data["close_date"]
+    else:  # pragma: no cover - the table and this function list the same names
+        raise AssertionError(name)
+    if transition.target is not None:
+        measure.status = transition.target
+    if name == "resume":
+        measure.status = MeasureStatus(measure.extra.pop("status_before_suspension", MeasureStatus.RUNNING.value))
+        measure.extra = dict(measure.extra)
+    return effective
+
+
+def transition(actor: Actor, measure_id: int, name: str, data: dict | None = None) -> tuple[Measure, list[Violation]]:
+    """Apply transition ``name`` to a measure; return it with any non-blocking warnings."""
+    measure = visible_measure(actor, measure_id)
+    try:
+        allowed = machine.check_allowed(name, measure.status)
+    except machine.TransitionRefused as exc:
+        raise ServiceError(exc.message, exc.code) from exc
+    _check_role(actor, allowed, measure)
+    loaded = load(TRANSITION_SCHEMAS[name](), data or {})
+    definition = measure_type(actor.tenant_id, measure.measure_type)
+    if name in ("assign_operator", "transfer"):
+        new_operator = operator(loaded["operator_id"])
+        if name == "transfer" and new_operator.id == measure.operator_id:
+            raise ValidationFailed({"operator_id": ["Choisissez un autre opérateur que l'actuel."]})
+    warnings = refuse_if_blocking(_core_rules(measure, definition, name, loaded)
+                                  + plugin_violations(actor.tenant_id, measure, name, loaded))
+    before = audit.snapshot(measure, AUDITED_FIELDS)
+    before_status = measure.status.value
+    effective = _apply(measure, name, loaded, allowed)
+    record_event(actor, measure, name, before_status, effective, loaded)
+    audit.record(actor, f"measure.{name}", object_type="measure", object_id=measure.id,
+                 changes=audit.diff(before, audit.snapshot(measure, AUDITED_FIELDS)))
+    recompute_obligations(measure)
+    db.session.commit()
+    return measure, warnings
+
+
+def allowed_transitions(actor: Actor, measure: Measure) -> list[machine.Transition]:
+    """What the actor may try on this measure now (rules are checked when it is tried)."""
+    result = []
+    for candidate in machine.available(measure.status):
+        try:
+            _check_role(actor, candidate, measure)
+        except PermissionDenied:
+            continue
+        result.append(candidate)
+    return result
+
+
+def timeline(actor: Actor, measure_id: int) -> list[MeasureEvent]:
+    measure = visible_measure(actor, measure_id)
+    return list(db.session.scalars(sa.select(MeasureEvent).where(MeasureEvent.measure_id == measure.id)
+                                   .order_by(MeasureEvent.at, MeasureEvent.id)))
+
+
+def obligations(actor: Actor, measure_id: int) -> list[Obligation]:
+    measure = visible_measure(actor, measure_id)
+    return list(db.session.scalars(sa.select(Obligation).where(Obligation.measure_id == measure.id)
+                                   .order_by(Obligation.due_date)))
+
+
+def new_measure_for_grant(tenant_id: int, request, definition: MeasureTypeDef, months: int, decision_date: date,
+                          operator_id: int | None, reinforced: bool) -> Measure:
+    """The measure a grant would create, not yet added to the session (plugins validate it first)."""
+    from asll.services.references import next_reference
+
+    return Measure(
+        tenant_id=tenant_id, reference=next_reference(Measure, "A", tenant_id, decision_date.year),
+        household_id=request.household_id, request_id=request.id, measure_type=definition.code,
+        kind=definition.kind.value, status=MeasureStatus.GRANTED, decision_date=decision_date,
+        granted_months=months, operator_id=operator_id, reinforced=reinforced, extra={},
+    )
+

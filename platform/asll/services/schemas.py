@@ -1,0 +1,170 @@
+"""marshmallow schemas of the workflow's inputs, with French messages."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from asll.domain.machine import END_REASONS, TRANSFER_REASONS
+from asll.models import DecisionOutcome, HousingStatus
+
+REQUIRED = {"required": "Ce champ est obligatoire.", "null": "Ce champ est obligatoire."}
+DATE = {**REQUIRED, "invalid": "Date invalide (format attendu : AAAA-MM-JJ)."}
+INT = {**REQUIRED, "invalid": "Nombre entier attendu."}
+
+
+def text(required: bool = False, max_length: int = 5000) -> fields.String:
+    return fields.String(required=required, error_messages=REQUIRED,
+                         validate=validate.Length(max=max_length, error=f"{max_length} caractères au plus."))
+
+
+def nonempty(max_length: int = 5000) -> fields.String:
+    return fields.String(required=True, error_messages=REQUIRED,
+                         validate=validate.Length(min=1, max=max_length, error="Ce champ est obligatoire."))
+
+
+class FrenchSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    def handle_error(self, error, data, **kwargs):
+        # marshmallow's own English message for unknown fields, in French.
+        for key, messages in list(error.messages.items()):
+            if messages == ["Unknown field."]:
+                error.messages[key] = ["Champ inconnu."]
+        raise error
+
+
+class MemberSchema(FrenchSchema):
+    last_name = nonempty(120)
+    first_name = nonempty(120)
+    birth_date = fields.Date(load_default=None, error_messages=DATE)
+    relationship_to_reference = text(max_length=40)
+    is_reference = fields.Boolean(load_default=False)
+    socio_professional_status = text(max_length=120)
+
+
+class HouseholdSchema(FrenchSchema):
+    address = text(max_length=300)
+    postcode = fields.String(load_default="", validate=validate.Regexp(r"^(\d{5})?$", error="Code postal invalide."))
+    city = text(max_length=120)
+    sector = text(max_length=120)
+    housing_status = fields.Enum(HousingStatus, by_value=True, load_default=None,
+                                 error_messages={"unknown": "Statut d'occupation inconnu."})
+    monthly_resources = fields.Decimal(load_default=None, places=2, validate=validate.Range(min=0, error="Montant négatif."),
+                                       error_messages={"invalid": "Montant invalide."})
+    resources_kind = text(max_length=120)
+    family_situation = text(max_length=120)
+    landlord_id = fields.Integer(load_default=None, error_messages=INT)
+    landlord_consent = fields.Boolean(load_default=False)
+    extra = fields.Dict(load_default=dict)
+    members = fields.List(fields.Nested(MemberSchema), required=True, error_messages=REQUIRED,
+                          validate=validate.Length(min=1, error="Au moins un membre du ménage est nécessaire."))
+
+
+DIAGNOSTIC_FIELDS = {
+    "family_situation": "Situation familiale",
+    "administrative_situation": "Situation administrative",
+    "financial_situation": "Situation financière et endettement",
+    "housing_conditions": "Conditions d'habitat",
+    "housing_path": "Parcours logement",
+    "difficulties": "Difficultés au regard du logement",
+    "strengths": "Potentiels du ménage",
+    "steps_taken": "Démarches déjà entreprises",
+    "objectives": "Objectifs de l'accompagnement",
+}
+
+DiagnosticSchema = FrenchSchema.from_dict({name: nonempty() for name in DIAGNOSTIC_FIELDS}, name="DiagnosticSchema")
+
+
+class RequestSchema(FrenchSchema):
+    """A complete request, as checked on submission (drafts are loaded with ``partial=True``)."""
+
+    household_id = fields.Integer(required=True, error_messages=INT)
+    measure_type = nonempty(64)
+    origin = text(max_length=64)
+    diagnostic = fields.Nested(DiagnosticSchema, required=True, error_messages=REQUIRED)
+    consent_given_by = nonempty(200)
+    consent_date = fields.Date(required=True, error_messages=DATE)
+    extra = fields.Dict(load_default=dict)
+
+
+class SupportMeasureSchema(FrenchSchema):
+    code = nonempty(32)
+    start_date = fields.Date(required=True, error_messages=DATE)
+    end_date = fields.Date(load_default=None, error_messages=DATE)
+    notes = text()
+
+    @ma.validates_schema
+    def _dates(self, data, **kwargs):
+        if data.get("end_date") and data["end_date"] < data["start_date"]:
+            raise ma.ValidationError("La fin ne peut précéder le début.", "end_date")
+
+
+class DecisionSchema(FrenchSchema):
+    outcome = fields.Enum(DecisionOutcome, by_value=True, required=True,
+                          error_messages={**REQUIRED, "unknown": "Décision inconnue."})
+    decision_date = fields.Date(load_default=None, error_messages=DATE)
+    measure_type = fields.String(load_default=None)
+    duration_months = fields.Integer(load_default=None, error_messages=INT,
+                                     validate=validate.Range(min=1, max=24, error="Durée entre 1 et 24 mois."))
+    operator_id = fields.Integer(load_default=None, error_messages=INT)
+    reinforced = fields.Boolean(load_default=False)
+    reason = text()
+    redirected_to = text(max_length=200)
+
+    @ma.validates_schema
+    def _reason(self, data, **kwargs):
+        if data["outcome"] is DecisionOutcome.REFUSED and not data.get("reason"):
+            raise ma.ValidationError("Le motif du refus est obligatoire.", "reason")
+        if data["outcome"] is DecisionOutcome.REDIRECTED and not data.get("redirected_to"):
+            raise ma.ValidationError("Indiquez vers quelle mesure ou quel dispositif le ménage est réorienté.",
+                                     "redirected_to")
+
+
+class SessionSchema(FrenchSchema):
+    commission_code = nonempty(64)
+    session_date = fields.Date(required=True, error_messages=DATE)
+    location = text(max_length=200)
+
+
+def _date(required=True):
+    return fields.Date(required=required, load_default=None if not required else ma.missing, error_messages=DATE)
+
+
+TRANSITION_SCHEMAS: dict[str, type[ma.Schema]] = {
+    "assign_operator": FrenchSchema.from_dict({"operator_id": fields.Integer(required=True, error_messages=INT),
+                                               "notified_date": _date(required=False)}),
+    "start": FrenchSchema.from_dict({"start_date": _date()}),
+    "record_contract_sent": FrenchSchema.from_dict({"sent_date": _date()}),
+    "record_action_plan": FrenchSchema.from_dict({"plan_date": _date(), "objectives": text()}),
+    "request_prolongation": FrenchSchema.from_dict({
+        "request_date": _date(),
+        "months": fields.Integer(required=True, error_messages=INT,
+                                 validate=validate.Range(min=1, max=12, error="Durée entre 1 et 12 mois.")),
+        "reason": nonempty(),
+        "synthesis_meeting_date": _date(required=False),
+    }),
+    "grant_prolongation": FrenchSchema.from_dict({"decision_date": _date(), "opinion": text(),
+                                                  "opinion_by": text(max_length=64)}),
+    "refuse_prolongation": FrenchSchema.from_dict({"decision_date": _date(), "reason": nonempty()}),
+    "suspend": FrenchSchema.from_dict({"from_date": _date(), "reason": nonempty(), "opinion": text()}),
+    "resume": FrenchSchema.from_dict({"resume_date": _date()}),
+    "transfer": FrenchSchema.from_dict({
+        "operator_id": fields.Integer(required=True, error_messages=INT),
+        "transfer_date": _date(),
+        "reason": fields.String(required=True, error_messages=REQUIRED,
+                                validate=validate.OneOf(list(TRANSFER_REASONS), error="Motif de transfert inconnu.")),
+        "member": text(max_length=200),
+        "opinion": text(),
+    }),
+    "end": FrenchSchema.from_dict({
+        "end_date": _date(),
+        "reason": fields.String(required=True, error_messages=REQUIRED,
+                                validate=validate.OneOf(list(END_REASONS), error="Motif de fin inconnu.")),
+        "hand_over_to": text(max_length=200),
+    }),
+    "record_bilan": FrenchSchema.from_dict({"bilan_date": _date(), "summary": nonempty(),
+                                            "signed_by_household": fields.Boolean(load_default=False)}),
+    "close": FrenchSchema.from_dict({"close_date": _date()}),
+}
