@@ -147,3 +147,10 @@ def verify_chain(tenant_id: int | None) -> list[ChainProblem]:
                                              f"entrée n° {event.seq} (id {event.id}) : contenu modifié"))
             prev_hash, expected_seq = event.hash, event.seq + 1
     return problems
+
+
+def history(object_type: str, object_id: int, limit: int = 200) -> list[AuditEvent]:
+    """The audit entries of one object in the current tenant, oldest first (a case's history)."""
+    return list(db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
+        .order_by(AuditEvent.seq).limit(limit)))

@@ -7,7 +7,8 @@ import functools
 from flask import Blueprint, abort, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from asll.services import cases, households, tenants
+from asll.domain.machine import TRANSITIONS
+from asll.services import audit, cases, households, measures, tenants
 from asll.services import plugins as plugin_service
 
 bp = Blueprint("main", __name__)
@@ -49,7 +50,9 @@ def dashboard():
 @bp.route("/menages/<int:household_id>")
 @tenant_required
 def household(household_id: int):
-    return render_template("household.html", household=households.get_household(g.actor, household_id))
+    household = households.get_household(g.actor, household_id)
+    return render_template("household.html", household=household,
+                           history=audit.history("household", household.id))
 
 
 @bp.route("/demandes/<int:request_id>")
@@ -61,7 +64,14 @@ def request_detail(request_id: int):
 @bp.route("/mesures/<int:measure_id>")
 @tenant_required
 def measure(measure_id: int):
-    return render_template("measure.html", measure=cases.get_measure(g.actor, measure_id))
+    measure = cases.get_measure(g.actor, measure_id)
+    return render_template(
+        "measure.html", measure=measure,
+        measure_type=plugin_service.measure_types(g.actor.tenant_id).get(measure.measure_type),
+        timeline=measures.timeline(g.actor, measure.id), obligations=measures.obligations(g.actor, measure.id),
+        actions=measures.allowed_transitions(g.actor, measure), history=audit.history("measure", measure.id),
+        transition_labels={"grant": "Mesure accordée", **{name: t.label for name, t in TRANSITIONS.items()}},
+    )
 
 
 @bp.route("/organismes/<int:organisation_id>")
