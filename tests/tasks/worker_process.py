@@ -36,7 +36,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -65,9 +64,6 @@ def celery_command() -> list[str]:
     script = Path(sys.executable).parent / ("celery.exe" if os.name == "nt" else "celery")
     if script.exists():
         return [str(script)]
-    found = shutil.which("celery")
-    if found and Path(found).parent == Path(sys.executable).parent:
-        return [found]
     return [sys.executable, "-m", "celery"]
 
 
