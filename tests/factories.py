@@ -6,11 +6,13 @@ tests objects to look for; the workflow tests create them through the workflow s
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from asll.extensions import db
 from asll.models import (
+    Document,
     Household,
     HouseholdMember,
     Measure,
@@ -24,11 +26,12 @@ from asll.models import (
     User,
 )
 from asll.plugins.contract import OrganisationSpec
-from asll.services import plugins, tenants, users
+from asll.services import documents, plugins, tenants, users
 from asll.services.actor import Actor
 from asll.tenancy import tenant_context
 
 PASSWORD = "mot-de-passe-de-test-2026"
+MINIMAL_PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 
 @dataclass
@@ -40,6 +43,15 @@ class TenantWorld:
     household: Household | None = None
     request: Request | None = None
     measure: Measure | None = None
+    document: Document | None = None
+
+    def add_document(self) -> Document:
+        """An attachment on the tenant's request (for the access tests)."""
+        with tenant_context(self.tenant.id):
+            self.document = documents.attach(self.actor(Role.PRESCRIBER), request_id=self.request.id,
+                                             filename="diagnostic.pdf", stream=io.BytesIO(MINIMAL_PDF),
+                                             content_type="application/pdf")
+        return self.document
 
     def actor(self, role: Role) -> Actor:
         from asll.services.users import memberships_of

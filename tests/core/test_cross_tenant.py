@@ -12,6 +12,7 @@ PARAMETER_OBJECTS = {
     "request_id": lambda w: w.request.id,
     "measure_id": lambda w: w.measure.id,
     "organisation_id": lambda w: w.orgs[next(iter(w.orgs))].id,
+    "document_id": lambda w: w.document.id,
 }
 
 
@@ -29,6 +30,8 @@ def test_every_object_route_is_known(app):
 @pytest.mark.parametrize("role", [Role.DEPT_ADMIN, Role.AUDITOR, Role.PRESCRIBER, Role.OPERATOR_WORKER,
                                   Role.COMMISSION_SECRETARY, Role.DEPT_AGENT])
 def test_objects_of_another_tenant_answer_404(world, client, app, role):
+    with app.app_context():
+        world.orne.add_document()
     login(client, world.loire.users[role].email, world.password)
     page = client.get("/tableau-de-bord").get_data(as_text=True)
     token = csrf_token(page)
@@ -43,6 +46,7 @@ def test_objects_of_another_tenant_answer_404(world, client, app, role):
             response = client.open(url, method=method, data={"csrf_token": token})
             assert response.status_code == 404, f"{method} {url} ({rule.endpoint}) → {response.status_code}"
             assert world.orne.household.reference not in response.get_data(as_text=True)
+            assert b"%PDF" not in response.get_data()
             checked += 1
     assert checked >= 4
 
@@ -69,3 +73,12 @@ def test_reading_a_household_file_is_audited(world, client, app):
     with app.app_context(), tenant_context(world.loire.tenant.id):
         reads = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "household.read")).all()
     assert [(e.actor_id, e.object_id) for e in reads] == [(user.id, world.loire.household.id)]
+
+
+def test_a_visible_document_downloads_as_an_attachment(world, client, app):
+    with app.app_context():
+        world.loire.add_document()
+    login(client, world.loire.users[Role.PRESCRIBER].email, world.password)
+    response = client.get(f"/documents/{world.loire.document.id}")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert "diagnostic.pdf" in response.headers["Content-Disposition"]

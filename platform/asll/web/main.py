@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, abort, g, redirect, render_template, url_for
+from flask import Blueprint, abort, g, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 
 from asll.domain.machine import TRANSITIONS
-from asll.services import audit, cases, households, measures, tenants
+from asll.services import audit, cases, documents, households, measures, tenants
 from asll.services import plugins as plugin_service
 
 bp = Blueprint("main", __name__)
@@ -72,6 +72,14 @@ def measure(measure_id: int):
         actions=measures.allowed_transitions(g.actor, measure), history=audit.history("measure", measure.id),
         transition_labels={"grant": "Mesure accordée", **{name: t.label for name, t in TRANSITIONS.items()}},
     )
+
+
+@bp.route("/documents/<int:document_id>")
+@tenant_required
+def document(document_id: int):
+    """Download a document; rights are checked again and the read is audited."""
+    doc, path = documents.open_document(g.actor, document_id)
+    return send_file(path, mimetype=doc.content_type, as_attachment=True, download_name=doc.filename)
 
 
 @bp.route("/organismes/<int:organisation_id>")
