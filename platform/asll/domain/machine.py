@@ -52,7 +52,8 @@ TRANSITIONS: dict[str, Transition] = {
         _t("resume", "Reprendre la mesure", {S.SUSPENDED}, S.RUNNING, SERVICE | OPERATOR, own_operator_only=True),
         _t("transfer", "Transférer la mesure", {S.OPERATOR_ASSIGNED, S.STARTED, S.RUNNING, S.SUSPENDED}, None,
            SERVICE),
-        _t("end", "Mettre fin à la mesure", ACTIVE, S.ENDED, OPERATOR | SERVICE, own_operator_only=True),
+        _t("end", "Mettre fin à la mesure", ACTIVE | {S.OPERATOR_ASSIGNED}, S.ENDED, OPERATOR | SERVICE,
+           own_operator_only=True),
         _t("record_bilan", "Enregistrer le bilan", {S.ENDED}, S.BILAN_RECEIVED, OPERATOR | SERVICE,
            own_operator_only=True),
         _t("close", "Clôturer la mesure", {S.BILAN_RECEIVED, S.ENDED}, S.CLOSED, SERVICE),
@@ -69,6 +70,8 @@ END_REASONS = {
 }
 # Ends after which no bilan can be expected from the household.
 NO_BILAN_REASONS = frozenset({"not_met", "no_adhesion", "broke_off"})
+# A measure that never started can only end because the household was never met or refused it.
+END_REASONS_BEFORE_START = frozenset({"not_met", "no_adhesion"})
 
 TRANSFER_REASONS = {
     "move": "Déménagement hors du secteur de l'opérateur",

@@ -63,3 +63,16 @@ def household_criteria(actor: Actor):
         if actor.organisation_ids:
             clauses.append(Household.created_by_organisation_id.in_(list(actor.organisation_ids)))
     return sa.or_(*clauses)
+
+
+def get_in_tenant(model, object_id: int | None):
+    """``Session.get`` for tenant data: always a SELECT, so the tenant filter applies.
+
+    ``Session.get`` answers from the identity map without SQL when the object is already
+    loaded, which skips the filter if the session holds another tenant's objects.
+    """
+    from asll.extensions import db
+
+    if object_id is None:
+        return None
+    return db.session.scalar(sa.select(model).where(model.id == object_id))

@@ -37,7 +37,8 @@ SINGLE_DECIDERS = (Role.DEPT_AGENT, Role.DEPT_ADMIN)
 
 
 def _session(session_id: int) -> CommissionSession:
-    session = db.session.get(CommissionSession, session_id)
+    # A SELECT, not session.get(): an object already in the identity map would bypass the tenant filter.
+    session = db.session.scalar(sa.select(CommissionSession).where(CommissionSession.id == session_id))
     if session is None:
         raise NotFound("Séance introuvable.")
     return session
@@ -155,15 +156,18 @@ def decide_in_session(actor: Actor, session_id: int, decisions: dict[int, dict])
     missing = [rid for rid in decisions if rid not in on_agenda]
     if missing:
         raise ValidationFailed({"decisions": [f"Demande(s) absente(s) de l'ordre du jour : {missing}."]})
-    recorded, errors = [], {}
+    recorded, errors, violations = [], {}, []
     for request_id, data in decisions.items():
         try:
             recorded.append(_decide_one(actor, on_agenda[request_id], data, session))
         except ServiceError as exc:
             errors[on_agenda[request_id].reference] = getattr(exc, "fields", None) or [exc.message]
+            violations += exc.violations
     if errors:
         db.session.rollback()
-        raise ValidationFailed(errors, "Aucune décision n'a été enregistrée : corrigez les demandes signalées.")
+        failure = ValidationFailed(errors, "Aucune décision n'a été enregistrée : corrigez les demandes signalées.")
+        failure.violations = violations  # keep the rules' stable codes (cumul_interdit...) for the caller
+        raise failure
     session.status = SessionStatus.HELD
     db.session.commit()
     return recorded

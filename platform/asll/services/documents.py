@@ -55,6 +55,7 @@ from asll.models import (
 from asll.services import audit, measures
 from asll.services import decisions as decision_service
 from asll.services import plugins as plugin_service
+from asll.services.access import get_in_tenant
 from asll.services.actor import Actor
 from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from asll.services.requests import _visible_request
@@ -292,7 +293,7 @@ def decision_letters(actor: Actor, decision_id: int) -> list[Document]:
         raise NotFound("Décision introuvable.") from None
     household = request.household
     tenant_id = actor.tenant_id
-    measure = db.session.get(Measure, decision.measure_id) if decision.measure_id else None
+    measure = get_in_tenant(Measure, decision.measure_id)
     session = decision.session
     if session is not None:
         decided_by = _commission_label(tenant_id, session.commission_code) or "La commission"
@@ -308,7 +309,7 @@ def decision_letters(actor: Actor, decision_id: int) -> list[Document]:
     if decision.operator is not None:
         recipients.append({"code": "operator", **_organisation(decision.operator)})
     if household.landlord_consent and household.landlord_id:
-        landlord = db.session.get(Organisation, household.landlord_id)
+        landlord = get_in_tenant(Organisation, household.landlord_id)
         if landlord is not None:
             recipients.append({"code": "landlord", **_organisation(landlord)})
 

@@ -66,7 +66,9 @@ def measure_type(tenant_id: int, code: str) -> MeasureTypeDef:
 
 
 def operator(organisation_id: int | None) -> Organisation:
-    organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
+    # A SELECT, not session.get(): an object already in the identity map would bypass the tenant filter.
+    organisation = db.session.scalar(sa.select(Organisation).where(Organisation.id == organisation_id)) \
+        if organisation_id else None
     if organisation is None or organisation.kind is not OrganisationKind.OPERATOR:
         raise ValidationFailed({"operator_id": ["Opérateur introuvable dans ce département."]})
     return organisation
@@ -166,14 +168,25 @@ def _core_rules(measure: Measure, definition: MeasureTypeDef, name: str, data: d
             rules.append(Violation("duree_totale_depassee",
                                    f"La durée totale ne peut dépasser {definition.max_total_months} mois "
                                    f"(elle serait de {total} mois).", "months"))
-    for key in ("end_date", "bilan_date", "resume_date", "plan_date", "sent_date"):
+    for key in ("end_date", "bilan_date", "resume_date", "plan_date", "sent_date", "from_date", "transfer_date",
+                "request_date"):
         if key in data and measure.start_date and data[key] < measure.start_date:
             rules.append(Violation("date_incoherente", "Cette date précède le début de la mesure.", key))
     if name == "resume" and measure.suspended_from and data["resume_date"] < measure.suspended_from:
         rules.append(Violation("date_incoherente", "La reprise ne peut précéder la suspension.", "resume_date"))
+    if name == "end" and measure.start_date is None and data["reason"] not in machine.END_REASONS_BEFORE_START:
+        rules.append(Violation("fin_avant_demarrage", "Une mesure non démarrée ne peut se terminer que si le ménage "
+                               "n'a pas été rencontré ou n'a pas adhéré.", "reason"))
     if name == "close" and measure.status is MeasureStatus.ENDED and measure.end_reason not in machine.NO_BILAN_REASONS:
         rules.append(Violation("bilan_manquant", "Le bilan doit être reçu avant de clôturer la mesure."))
     return rules
+
+
+def _planned_end(measure: Measure) -> date:
+    """Start + granted and prolonged calendar months (counted from the start, so no day is lost
+    to month-end clamping), + the days the measure was suspended."""
+    months = (measure.granted_months or 0) + measure.prolonged_months
+    return add_months(measure.start_date, months) + timedelta(days=measure.extra.get("suspended_days", 0))
 
 
 def _apply(measure: Measure, name: str, data: dict, transition: machine.Transition) -> date | None:
@@ -198,8 +211,8 @@ def _apply(measure: Measure, name: str, data: dict, transition: machine.Transiti
         months = int(pending.get("months", 0))
         measure.prolongation_count += 1
         measure.prolonged_months += months
-        measure.planned_end_date = add_months(measure.planned_end_date, months)
         measure.extra = {k: v for k, v in measure.extra.items() if k != "pending_prolongation"}
+        measure.planned_end_date = _planned_end(measure)
         effective = data["decision_date"]
     elif name == "refuse_prolongation":
         measure.extra = {k: v for k, v in measure.extra.items() if k != "pending_prolongation"}
@@ -210,8 +223,8 @@ def _apply(measure: Measure, name: str, data: dict, transition: machine.Transiti
     elif name == "resume":
         # A suspension pauses the measure: its planned end moves by the suspended days.
         paused = (data["resume_date"] - measure.suspended_from).days
-        measure.planned_end_date = measure.planned_end_date + timedelta(days=paused)
         measure.extra = {**measure.extra, "suspended_days": measure.extra.get("suspended_days", 0) + paused}
+        measure.planned_end_date = _planned_end(measure)
         measure.suspended_from = None
         effective = data["resume_date"]
     elif name == "transfer":
@@ -254,12 +267,16 @@ def transition(actor: Actor, measure_id: int, name: str, data: dict | None = Non
                                   + plugin_violations(actor.tenant_id, measure, name, loaded))
     before = audit.snapshot(measure, AUDITED_FIELDS)
     before_status = measure.status.value
-    effective = _apply(measure, name, loaded, allowed)
-    record_event(actor, measure, name, before_status, effective, loaded)
-    audit.record(actor, f"measure.{name}", object_type="measure", object_id=measure.id,
-                 changes=audit.diff(before, audit.snapshot(measure, AUDITED_FIELDS)))
-    recompute_obligations(measure)
-    db.session.commit()
+    try:
+        effective = _apply(measure, name, loaded, allowed)
+        record_event(actor, measure, name, before_status, effective, loaded)
+        audit.record(actor, f"measure.{name}", object_type="measure", object_id=measure.id,
+                     changes=audit.diff(before, audit.snapshot(measure, AUDITED_FIELDS)))
+        recompute_obligations(measure)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()  # e.g. a plugin's obligations hook failed: nothing half-done stays
+        raise
     return measure, warnings
 
 

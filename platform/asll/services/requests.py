@@ -23,11 +23,11 @@ from asll.models import (
 from asll.models.base import utcnow
 from asll.services import audit
 from asll.services import plugins as plugin_service
-from asll.services.access import household_criteria, request_criteria
+from asll.services.access import get_in_tenant, household_criteria, request_criteria
 from asll.services.actor import Actor
 from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from asll.services.references import next_reference
-from asll.services.schemas import HouseholdSchema, RequestSchema, SupportMeasureSchema
+from asll.services.schemas import FrenchSchema, HouseholdSchema, RequestSchema, SupportMeasureSchema
 from asll.services.validation import load
 
 FILING_ROLES = (Role.PRESCRIBER, Role.DEPT_AGENT, Role.DEPT_ADMIN)
@@ -61,7 +61,7 @@ def _visible_household(actor: Actor, household_id: int | None) -> Household:
 def _check_landlord(landlord_id: int | None) -> None:
     if landlord_id is None:
         return
-    landlord = db.session.get(Organisation, landlord_id)
+    landlord = get_in_tenant(Organisation, landlord_id)
     if landlord is None or landlord.kind is not OrganisationKind.LANDLORD:
         raise ValidationFailed({"landlord_id": ["Bailleur introuvable dans ce département."]})
 
@@ -134,7 +134,7 @@ def _plugin_fields(tenant_id: int, measure_type: str | None) -> dict[str, ma.fie
 
 def _request_schema(tenant_id: int, measure_type: str | None, **kwargs) -> ma.Schema:
     extra_fields = _plugin_fields(tenant_id, measure_type)
-    extra_schema = ma.Schema.from_dict(extra_fields, name="PluginRequestFields")
+    extra_schema = FrenchSchema.from_dict(extra_fields, name="PluginRequestFields")
     schema_cls = RequestSchema.from_dict({"extra": ma.fields.Nested(extra_schema, load_default=dict)},
                                          name="TenantRequestSchema") if extra_fields else RequestSchema
     return schema_cls(**kwargs)
@@ -157,7 +157,12 @@ def save_draft(actor: Actor, data: dict, request_id: int | None = None) -> Reque
         raise ServiceError("Seul un brouillon peut être modifié.", "demande_non_modifiable")
     measure_type = data.get("measure_type") or (request.measure_type if request else None)
     _check_measure_type(actor.tenant_id, measure_type)
+    if isinstance(data.get("diagnostic"), dict):
+        # A blank section of the diagnostic is one still to write, not a wrong one: submission asks for it.
+        data = {**data, "diagnostic": {k: v for k, v in data["diagnostic"].items() if v not in ("", None)}}
     loaded = load(_request_schema(actor.tenant_id, measure_type, partial=True), data)
+    if "extra" in loaded:
+        loaded["extra"] = audit._jsonable(loaded["extra"])  # plugin fields may load dates: store them as JSON
     if request is None:
         household = _visible_household(actor, loaded.pop("household_id", None))
         request = Request(

@@ -13,9 +13,9 @@ DATE = {**REQUIRED, "invalid": "Date invalide (format attendu : AAAA-MM-JJ)."}
 INT = {**REQUIRED, "invalid": "Nombre entier attendu."}
 
 
-def text(required: bool = False, max_length: int = 5000) -> fields.String:
+def text(required: bool = False, max_length: int = 5000, **kwargs) -> fields.String:
     return fields.String(required=required, error_messages=REQUIRED,
-                         validate=validate.Length(max=max_length, error=f"{max_length} caractères au plus."))
+                         validate=validate.Length(max=max_length, error=f"{max_length} caractères au plus."), **kwargs)
 
 
 def nonempty(max_length: int = 5000) -> fields.String:
@@ -110,8 +110,8 @@ class DecisionSchema(FrenchSchema):
                                      validate=validate.Range(min=1, max=24, error="Durée entre 1 et 24 mois."))
     operator_id = fields.Integer(load_default=None, error_messages=INT)
     reinforced = fields.Boolean(load_default=False)
-    reason = text()
-    redirected_to = text(max_length=200)
+    reason = text(load_default="")
+    redirected_to = text(max_length=200, load_default="")
 
     @ma.validates_schema
     def _reason(self, data, **kwargs):

@@ -10,6 +10,7 @@ from asll.models import Membership, Organisation, Role, Tenant, User
 from asll.models.base import utcnow
 from asll.security import MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 from asll.services import audit
+from asll.services.access import get_in_tenant
 from asll.services.actor import Actor
 from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from asll.tenancy import tenant_context, unscoped
@@ -100,7 +101,7 @@ def add_membership(actor: Actor, user: User, tenant_id: int, role: Role, organis
         # Separation of duties: the platform admin appoints département admins only.
         raise PermissionDenied("L'administrateur de la plateforme ne nomme que les administrateurs départementaux.")
     with tenant_context(tenant_id):
-        if organisation_id is not None and db.session.get(Organisation, organisation_id) is None:
+        if organisation_id is not None and get_in_tenant(Organisation, organisation_id) is None:
             raise NotFound("Organisme introuvable dans ce département.")
         if role in (Role.OPERATOR_WORKER, Role.PRESCRIBER) and organisation_id is None:
             raise ServiceError("Ce rôle doit être rattaché à un organisme.", "organisme_requis")
