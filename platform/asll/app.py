@@ -145,11 +145,14 @@ def _security_headers(response):
 
 
 def _register_core_blueprints(app: Flask) -> None:
-    from asll.web import admin, auth, main
+    from asll import api
+    from asll.web import admin, auth, main, reports
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(reports.bp)
+    api.init_app(app)
 
 
 def _register_plugin_blueprints(app: Flask, registry: PluginRegistry) -> None:

@@ -16,6 +16,8 @@ asll_group = click.Group("asll", help="Commandes de la plateforme ASLL.")
 
 
 def register(app: Flask) -> None:
+    from asll import cli_exports, cli_reminders  # noqa: F401  (their commands join asll_group)
+
     app.cli.add_command(asll_group)
 
 
@@ -30,12 +32,21 @@ def _fail(exc: ServiceError) -> None:
 @with_appcontext
 def demo_data() -> None:
     """Crée les quatre départements de démonstration, leurs organismes et un compte par rôle."""
-    from asll.services.demo import DEMO_PASSWORD, load_demo_data
+    from asll.services.demo import DEMO_PASSWORD, load_demo_cases, load_demo_data
 
     credentials = load_demo_data()
+    failed = False
+    for code, (played, errors) in load_demo_cases().items():
+        if played or errors:
+            click.echo(f"Département {code} : {played} dossier(s) de démonstration créés.")
+        for error in errors:
+            failed = True
+            click.echo(f"  Dossier non créé – {error}", err=True)
     click.echo("Comptes de démonstration (mot de passe commun : %s)" % DEMO_PASSWORD)
     for credential in credentials:
         click.echo(f"  {credential.email:<42} {credential.role:<40} {credential.tenant}")
+    if failed:
+        sys.exit(1)
 
 
 @asll_group.group("plugins")

@@ -412,7 +412,7 @@ def test_a_blocking_plugin_rule_refuses_and_a_warning_lets_the_transition_happen
                                                    409)
     assert exc.violations == [blocking]
     # the hook saw the measure as it was, and the validated input
-    assert env.wf.seen[-1] == ("start", "operator_assigned", {"start_date": day("2026-03-16")})
+    assert env.wf.seen[-1] == ("start", "operator_assigned", {"start_date": day("2026-03-16"), "extra": {}})
 
     warning = Violation("rdv_tardif", "Premier rendez-vous plus de 15 jours après la notification.", blocking=False)
     env.wf.violations["start"] = [warning]

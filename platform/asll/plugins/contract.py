@@ -151,3 +151,51 @@ class TenantInfo:
 
     def settings_for(self, plugin: str) -> Mapping[str, Any]:
         return self.plugin_settings.get(plugin, {})
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    """One step of a demo case: ``action`` is "submit", "decide" (with ``data`` for the decision),
+    a transition name of the measure, or "support_measure" (a household's other measure).
+    ``on`` is the date the step happens (the demo moves its clock there)."""
+
+    action: str
+    on: date
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    """A household and its case, played through the services to build the demo data."""
+
+    last_name: str
+    first_name: str
+    measure_type: str
+    household: Mapping[str, Any] = field(default_factory=dict)
+    request: Mapping[str, Any] = field(default_factory=dict)
+    steps: tuple[DemoStep, ...] = ()
+
+
+@dataclass(frozen=True)
+class StatTable:
+    """An activity table (rows of values under French column headings), for the yearly report.
+
+    ``chart`` is "bar", "pie" or None; the first column labels the rows, the others are values.
+    Plugins return these from ``asll_statistics``; the core's own tables use them too.
+    """
+
+    key: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    chart: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    """An export column a plugin adds: ``value(measure)`` reads the value from a measure row."""
+
+    key: str
+    label: str
+    value: Any

@@ -95,19 +95,66 @@ def asll_reminder_steps(tenant):
 
 @hookspec
 def asll_export_columns(tenant):
-    """Return extra export columns as ``(key, French label, function(measure) -> value)``."""
+    """Return :class:`ExportColumn` objects: extra columns of the measures export.
+
+    ``value(measure)`` receives the measure row (with its household and request loaded).
+    """
 
 
 @hookspec
 def asll_statistics(tenant, year):
-    """Return the département's own activity tables for ``year``."""
+    """Return the département's own activity tables (:class:`StatTable`) for ``year``.
+
+    Figures are computed by SQL aggregation in the current tenant (the tenant scoping
+    applies to the plugin's queries as to the core's).
+    """
 
 
 @hookspec
 def asll_document_templates(tenant):
-    """Return a ``dict`` mapping a document kind to a template path overriding the core's."""
+    """Return a ``dict`` mapping a document kind to a Jinja template name overriding the core's.
+
+    The template must be reachable by the app's loader, e.g. in the ``template_folder`` of a
+    blueprint the plugin returns from :func:`asll_blueprints`.
+    """
 
 
 @hookspec
 def asll_blueprints():
     """Return Flask blueprints of the plugin; the core answers them only for tenants that enabled it."""
+
+
+@hookspec
+def asll_household_fields(tenant):
+    """Return a ``dict`` of extra marshmallow fields for a household (e.g. Moselle's priority public).
+
+    Values are validated when the household is created or updated and stored in its ``extra`` JSON.
+    """
+
+
+@hookspec
+def asll_transition_fields(tenant, measure, transition):
+    """Return a ``dict`` of extra marshmallow fields for ``transition`` of ``measure``.
+
+    ``transition`` is a name of :data:`asll.domain.machine.TRANSITIONS` or ``"grant"``. The
+    values arrive in ``data["extra"]`` for :func:`asll_validate_transition` and
+    :func:`asll_after_transition`, and are merged into ``measure.extra`` by the core.
+    """
+
+
+@hookspec
+def asll_after_transition(tenant, measure, transition, data):
+    """Called after the core applied ``transition`` to ``measure``, in the same transaction.
+
+    A plugin that owns tables records its own rows here (e.g. evaluation data at the end of
+    a measure). Raising aborts the whole transition: nothing is saved.
+    """
+
+
+@hookspec
+def asll_demo_cases(tenant):
+    """Return :class:`DemoCase` scenarios the demo data plays through the services.
+
+    Each case creates a household, files a request and applies its steps, so that the
+    demo shows the département's rules in every state of a request and a measure.
+    """

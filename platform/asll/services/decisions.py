@@ -95,7 +95,14 @@ def build_agenda(actor: Actor, session_id: int, request_ids: list[int] | None = 
 
 def _decide_one(actor: Actor, request: Request, data: dict, session: CommissionSession | None) -> Decision:
     """Validate and record one decision in the current transaction (the caller commits)."""
-    loaded = load(DecisionSchema(), data)
+    schema = DecisionSchema()
+    if (data or {}).get("outcome") == DecisionOutcome.GRANTED.value:
+        # A transient measure (never added to the session) tells the plugins what is being granted.
+        probe = Measure(measure_type=(data or {}).get("measure_type") or request.measure_type,
+                        household_id=request.household_id, request_id=request.id, extra={})
+        schema = measures.transition_schema(actor.tenant_id, probe, "grant", DecisionSchema)
+        data = {"extra": {}, **data}
+    loaded = load(schema, data)
     if request.status not in (RequestStatus.SUBMITTED, RequestStatus.SCHEDULED):
         raise ServiceError(f"La demande {request.reference} n'est pas en attente de décision.", "deja_decidee")
     if session is not None:
@@ -119,6 +126,7 @@ def _decide_one(actor: Actor, request: Request, data: dict, session: CommissionS
                                                     decision_date, months)
         violations += measures.plugin_violations(actor.tenant_id, measure, "grant", {**loaded, "session": session})
         measures.refuse_if_blocking(violations)
+        measures.store_extra(measure, loaded)
         db.session.add(measure)
         db.session.flush()
         measures.record_event(actor, measure, "grant", "", decision_date, {"months": months})
@@ -130,6 +138,7 @@ def _decide_one(actor: Actor, request: Request, data: dict, session: CommissionS
         decision.measure_type, decision.duration_months = definition.code, months
         decision.operator_id, decision.measure_id = measure.operator_id, measure.id
         request.status = RequestStatus.DECIDED
+        measures.after_transition(actor.tenant_id, measure, "grant", loaded)
         measures.recompute_obligations(measure)
     elif loaded["outcome"] is DecisionOutcome.ADJOURNED:
         request.status = RequestStatus.SUBMITTED  # back in the queue for a later session

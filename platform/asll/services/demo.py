@@ -96,6 +96,14 @@ def load_demo_data() -> list[Credential]:
     return credentials
 
 
+def load_demo_cases() -> dict[str, tuple[int, list[str]]]:
+    """Play every tenant's demo cases (after :func:`load_demo_data`)."""
+    results = {}
+    for tenant in tenants.all_tenants():
+        results[tenant.code] = play_demo_cases(tenant.id)
+    return results
+
+
 def _organisations(actor: Actor, specs: list[list[OrganisationSpec]]) -> dict[OrganisationKind, Organisation]:
     """Create the plugin's seed organisations; return the first of each kind, creating fallbacks."""
     existing = {o.name: o for o in db.session.scalars(sa.select(Organisation))}
@@ -109,3 +117,77 @@ def _organisations(actor: Actor, specs: list[list[OrganisationSpec]]) -> dict[Or
         existing[spec.name] = organisation
         first.setdefault(organisation.kind, organisation)
     return first
+
+
+def _demo_actor(tenant_id: int) -> Actor:
+    """Acts for every role of the tenant, in the name of its demo admin (demo data only)."""
+    from asll.models import Membership
+
+    admin_id = db.session.scalar(sa.select(Membership.user_id).where(Membership.role == Role.DEPT_ADMIN)
+                                 .order_by(Membership.id).limit(1))
+    organisation_ids = frozenset(db.session.scalars(sa.select(Organisation.id)))
+    return Actor(user_id=admin_id, label="données de démonstration", tenant_id=tenant_id,
+                 roles=frozenset(Role), organisation_ids=organisation_ids)
+
+
+def play_demo_cases(tenant_id: int) -> tuple[int, list[str]]:
+    """Play the plugins' demo cases through the services; return (cases played, errors).
+
+    Skipped when the tenant already has households, so that running the demo twice
+    never duplicates cases.
+    """
+    from asll.models import Household
+    from asll.plugins.contract import DemoCase
+    from asll.services import decisions, measures, requests
+    from asll.services.errors import ServiceError
+
+    with tenant_context(tenant_id):
+        if db.session.scalar(sa.select(sa.func.count(Household.id))):
+            return 0, []
+        actor = _demo_actor(tenant_id)
+        commissions = plugin_service.commissions(tenant_id)
+        types = plugin_service.measure_types(tenant_id)
+        sessions: dict[tuple[str, object], int] = {}
+        played, errors = 0, []
+        for plugin, case in plugin_service.collect(tenant_id, "asll_demo_cases"):
+            assert isinstance(case, DemoCase)
+            label = f"{plugin} – {case.last_name} ({case.measure_type})"
+            try:
+                household = requests.create_household(actor, {
+                    **case.household,
+                    "members": case.household.get("members") or [
+                        {"last_name": case.last_name, "first_name": case.first_name, "is_reference": True}],
+                })
+                request = requests.save_draft(actor, {"household_id": household.id,
+                                                      "measure_type": case.measure_type, **case.request})
+                measure_id = None
+                for step in case.steps:
+                    data = dict(step.data)
+                    if step.action == "support_measure":
+                        requests.add_support_measure(actor, household.id, data)
+                    elif step.action == "submit":
+                        requests.submit(actor, request.id)
+                    elif step.action == "decide":
+                        commission = commissions.get(types[case.measure_type].commission or "")
+                        if commission is not None and commission.role.value != "single_decider":
+                            key = (commission.code, step.on)
+                            if key not in sessions:
+                                sessions[key] = decisions.create_session(
+                                    actor, {"commission_code": commission.code,
+                                            "session_date": step.on.isoformat()}).id
+                            decisions.build_agenda(actor, sessions[key], [request.id])
+                            decision = decisions.decide_in_session(actor, sessions[key], {request.id: data})[0]
+                        else:
+                            decision = decisions.decide_alone(actor, request.id,
+                                                              {"decision_date": step.on.isoformat(), **data})
+                        measure_id = decision.measure_id
+                    else:
+                        if measure_id is None:
+                            raise ServiceError(f"étape « {step.action} » sans mesure accordée")
+                        measures.transition(actor, measure_id, step.action, data)
+                played += 1
+            except ServiceError as exc:
+                db.session.rollback()
+                details = getattr(exc, "fields", None) or exc.violations or ""
+                errors.append(f"{label} : {exc.message} {details}".strip())
+    return played, errors

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import marshmallow as ma
 import sqlalchemy as sa
 
 from asll.domain import machine
@@ -33,7 +34,7 @@ from asll.services import plugins as plugin_service
 from asll.services.access import measure_criteria
 from asll.services.actor import Actor
 from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
-from asll.services.schemas import TRANSITION_SCHEMAS
+from asll.services.schemas import TRANSITION_SCHEMAS, FrenchSchema
 from asll.services.validation import load
 
 AUDITED_FIELDS = ("status", "operator_id", "start_date", "planned_end_date", "end_date", "end_reason",
@@ -93,6 +94,27 @@ def cumulation_violations(tenant_id: int, household_id: int, definition: Measure
 
 
 # -- plugin rules and obligations ---------------------------------------------------
+def transition_schema(tenant_id: int, measure: Measure, name: str, base: type[ma.Schema]) -> ma.Schema:
+    """The core's schema for a transition, with the plugins' extra fields under ``extra``."""
+    extra_fields: dict[str, ma.fields.Field] = {}
+    for fields_of_plugin in plugin_service.call(tenant_id, "asll_transition_fields", measure=measure,
+                                                transition=name):
+        extra_fields.update(fields_of_plugin or {})
+    extra_schema = FrenchSchema.from_dict(extra_fields, name="PluginTransitionFields")
+    return base.from_dict({"extra": ma.fields.Nested(extra_schema, load_default=dict)},
+                          name=f"{base.__name__}WithExtra")()
+
+
+def store_extra(measure: Measure, loaded: dict) -> None:
+    """Merge the plugins' validated extra values into the measure (JSON-safe)."""
+    if loaded.get("extra"):
+        measure.extra = {**(measure.extra or {}), **audit._jsonable(loaded["extra"])}
+
+
+def after_transition(tenant_id: int, measure: Measure, name: str, loaded: dict) -> None:
+    plugin_service.call(tenant_id, "asll_after_transition", measure=measure, transition=name, data=loaded)
+
+
 def plugin_violations(tenant_id: int, measure: Measure, transition: str, data: dict) -> list[Violation]:
     return [v for _plugin, v in plugin_service.collect(tenant_id, "asll_validate_transition", measure=measure,
                                                        transition=transition, data=data)]
@@ -257,7 +279,9 @@ def transition(actor: Actor, measure_id: int, name: str, data: dict | None = Non
     except machine.TransitionRefused as exc:
         raise ServiceError(exc.message, exc.code) from exc
     _check_role(actor, allowed, measure)
-    loaded = load(TRANSITION_SCHEMAS[name](), data or {})
+    # "extra" always present, so that the plugins' required fields are checked too.
+    loaded = load(transition_schema(actor.tenant_id, measure, name, TRANSITION_SCHEMAS[name]),
+                  {"extra": {}, **(data or {})})
     definition = measure_type(actor.tenant_id, measure.measure_type)
     if name in ("assign_operator", "transfer"):
         new_operator = operator(loaded["operator_id"])
@@ -269,6 +293,8 @@ def transition(actor: Actor, measure_id: int, name: str, data: dict | None = Non
     before_status = measure.status.value
     try:
         effective = _apply(measure, name, loaded, allowed)
+        store_extra(measure, loaded)
+        after_transition(actor.tenant_id, measure, name, loaded)
         record_event(actor, measure, name, before_status, effective, loaded)
         audit.record(actor, f"measure.{name}", object_type="measure", object_id=measure.id,
                      changes=audit.diff(before, audit.snapshot(measure, AUDITED_FIELDS)))

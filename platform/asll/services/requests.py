@@ -67,9 +67,22 @@ def _check_landlord(landlord_id: int | None) -> None:
 
 
 # -- households -------------------------------------------------------------------
+def _household_schema(tenant_id: int, **kwargs) -> ma.Schema:
+    """The household schema with the enabled plugins' extra fields under ``extra``."""
+    extra_fields: dict[str, ma.fields.Field] = {}
+    for fields_of_plugin in plugin_service.call(tenant_id, "asll_household_fields"):
+        extra_fields.update(fields_of_plugin or {})
+    if not extra_fields:
+        return HouseholdSchema(**kwargs)
+    extra_schema = FrenchSchema.from_dict(extra_fields, name="PluginHouseholdFields")
+    return HouseholdSchema.from_dict({"extra": ma.fields.Nested(extra_schema, load_default=dict)},
+                                     name="TenantHouseholdSchema")(**kwargs)
+
+
 def create_household(actor: Actor, data: dict) -> Household:
     _require(actor, *FILING_ROLES, message="Votre rôle ne permet pas de créer un ménage.")
-    loaded = load(HouseholdSchema(), data)
+    loaded = load(_household_schema(actor.tenant_id), {"extra": {}, **(data or {})})
+    loaded["extra"] = audit._jsonable(loaded.get("extra") or {})
     _check_landlord(loaded.get("landlord_id"))
     members = loaded.pop("members")
     if not any(m["is_reference"] for m in members):
@@ -93,8 +106,10 @@ def create_household(actor: Actor, data: dict) -> Household:
 def update_household(actor: Actor, household_id: int, data: dict) -> Household:
     _require(actor, *FILING_ROLES, message="Votre rôle ne permet pas de modifier ce ménage.")
     household = _visible_household(actor, household_id)
-    loaded = load(HouseholdSchema(), data, partial=True)
+    loaded = load(_household_schema(actor.tenant_id), data, partial=True)
     loaded.pop("members", None)
+    if "extra" in loaded:
+        loaded["extra"] = {**(household.extra or {}), **audit._jsonable(loaded["extra"])}
     _check_landlord(loaded.get("landlord_id"))
     before = audit.snapshot(household, loaded)
     for key, value in loaded.items():

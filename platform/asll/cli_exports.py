@@ -1,0 +1,1 @@
+"""``flask asll`` commands of the exports feature (registered on :data:`asll.cli.asll_group`)."""
