@@ -216,11 +216,12 @@ def test_complete_life_of_a_measure_through_the_services(env, app):
     step(env.operator, "request_prolongation", {"request_date": "2026-08-20", "months": 6,
                                                 "reason": "Relogement en cours."},
          when="2026-08-20", status=MeasureStatus.PROLONGATION_REQUESTED,
-         audit_changes={"extra": [{}, {"pending_prolongation": pending}],
+         audit_changes={"extra": [{}, {"status_before_prolongation": "running", "pending_prolongation": pending}],
                         "status": ["running", "prolongation_requested"]}, obligations=all_done)
     m = step(env.agent, "grant_prolongation", {"decision_date": "2026-09-01", "opinion": "Avis favorable."},
              when="2026-09-01", status=MeasureStatus.RUNNING,
-             audit_changes={"extra": [{"pending_prolongation": pending}, {}],
+             audit_changes={"extra": [{"status_before_prolongation": "running", "pending_prolongation": pending},
+                                      {}],
                             "planned_end_date": ["2026-09-18", "2027-03-18"], "prolongation_count": [0, 1],
                             "prolonged_months": [0, 6], "status": ["prolongation_requested", "running"]},
              obligations=all_done)
@@ -486,7 +487,8 @@ def test_core_rules_refuse_incoherent_dates_and_durations(env):
                         {"request_date": "2026-09-01", "months": 1, "reason": "Motif."})
     measures.transition(env.agent, short, "refuse_prolongation", {"decision_date": "2026-09-05", "reason": "Non."})
     row = measure_row(short)
-    assert (row.status, row.prolongation_count, row.prolonged_months, row.extra) == (MeasureStatus.RUNNING, 1, 3, {})
+    # no action plan was recorded: the measure goes back to "started", not "running"
+    assert (row.status, row.prolongation_count, row.prolonged_months, row.extra) == (MeasureStatus.STARTED, 1, 3, {})
 
     # a grant longer than the type allows
     request_id = submitted_request(env)
@@ -873,3 +875,29 @@ def test_a_measure_never_started_ends_only_for_household_not_met(env):
     assert measure.status is MeasureStatus.ENDED and measure.start_date is None
     closed, _ = measures.transition(env.agent, measure_id, "close", {"close_date": "2026-04-12"})
     assert closed.status is MeasureStatus.CLOSED  # no bilan is expected from a household never met
+
+
+def test_ending_clears_a_pending_prolongation_and_an_open_suspension(env):
+    measure_id = running_measure(env)
+    measures.transition(env.operator, measure_id, "request_prolongation",
+                        {"request_date": "2026-08-20", "months": 3, "reason": "Motif."})
+    measures.transition(env.operator, measure_id, "end", {"end_date": "2026-08-25", "reason": "broke_off"})
+    assert measure_row(measure_id).extra == {}
+    other = running_measure(env)
+    measures.transition(env.agent, other, "suspend", {"from_date": "2026-05-01", "reason": "Hospitalisation."})
+    measures.transition(env.agent, other, "end", {"end_date": "2026-05-11", "reason": "moved"})
+    row = measure_row(other)
+    assert row.suspended_from is None and row.extra == {"suspended_days": 10}
+
+
+def test_a_prolongation_that_would_cumulate_with_another_measure_is_refused(env):
+    from asll.plugins.defaults import NATIONAL_SUPPORT_MEASURES  # noqa: F401  (codes used below)
+
+    measure_id = running_measure(env)
+    blocking = next(iter(plugin_service.measure_types(env.tenant_id)[ACCES].incompatible_with))
+    row = measure_row(measure_id)
+    requests.add_support_measure(env.prescriber, row.household_id,
+                                 {"code": blocking, "start_date": (row.planned_end_date + dt.timedelta(days=20)).isoformat()})
+    exc = refused(RuleViolation, measures.transition, env.operator, measure_id, "request_prolongation",
+                  {"request_date": "2026-08-20", "months": 3, "reason": "Motif."})
+    assert exc.code == "cumul_interdit" and "Cumul interdit" in exc.message

@@ -225,19 +225,21 @@ def _apply(measure: Measure, name: str, data: dict, transition: machine.Transiti
     elif name == "record_action_plan":
         measure.action_plan_date = effective = data["plan_date"]
     elif name == "request_prolongation":
-        measure.extra = {**measure.extra, "pending_prolongation": {
-            "months": data["months"], "request_date": data["request_date"].isoformat(), "reason": data["reason"]}}
+        measure.extra = {**measure.extra, "status_before_prolongation": measure.status.value,
+                         "pending_prolongation": {"months": data["months"],
+                                                  "request_date": data["request_date"].isoformat(),
+                                                  "reason": data["reason"]}}
         effective = data["request_date"]
     elif name == "grant_prolongation":
         pending = measure.extra.get("pending_prolongation", {})
         months = int(pending.get("months", 0))
         measure.prolongation_count += 1
         measure.prolonged_months += months
-        measure.extra = {k: v for k, v in measure.extra.items() if k != "pending_prolongation"}
+        measure.extra = _without(measure.extra, "pending_prolongation")
         measure.planned_end_date = _planned_end(measure)
         effective = data["decision_date"]
     elif name == "refuse_prolongation":
-        measure.extra = {k: v for k, v in measure.extra.items() if k != "pending_prolongation"}
+        measure.extra = _without(measure.extra, "pending_prolongation")
         effective = data["decision_date"]
     elif name == "suspend":
         measure.suspended_from = effective = data["from_date"]
@@ -254,6 +256,12 @@ def _apply(measure: Measure, name: str, data: dict, transition: machine.Transiti
         measure.worker_id = None
         effective = data["transfer_date"]
     elif name == "end":
+        if measure.suspended_from is not None:  # ended while suspended: the suspension ends with it
+            paused = max(0, (data["end_date"] - measure.suspended_from).days)
+            measure.extra = {**measure.extra, "suspended_days": measure.extra.get("suspended_days", 0) + paused}
+            measure.suspended_from = None
+        measure.extra = _without(measure.extra, "pending_prolongation", "status_before_prolongation",
+                                 "status_before_suspension")
         measure.end_date = effective = data["end_date"]
         measure.end_reason = data["reason"]
         measure.hand_over_to = data.get("hand_over_to", "")
@@ -265,10 +273,18 @@ def _apply(measure: Measure, name: str, data: dict, transition: machine.Transiti
         raise AssertionError(name)
     if transition.target is not None:
         measure.status = transition.target
-    if name == "resume":
-        measure.status = MeasureStatus(measure.extra.pop("status_before_suspension", MeasureStatus.RUNNING.value))
-        measure.extra = dict(measure.extra)
+    # Back to where the measure was: a started measure without action plan stays "started".
+    restore = {"resume": "status_before_suspension", "grant_prolongation": "status_before_prolongation",
+               "refuse_prolongation": "status_before_prolongation"}.get(name)
+    if restore is not None:
+        measure.status = MeasureStatus(measure.extra.get(restore, MeasureStatus.RUNNING.value))
+        measure.extra = _without(measure.extra, restore)
     return effective
+
+
+def _without(extra: dict, *keys: str) -> dict:
+    """A copy of ``extra`` without ``keys`` (a new dict, so that the JSON column sees the change)."""
+    return {k: v for k, v in (extra or {}).items() if k not in keys}
 
 
 def transition(actor: Actor, measure_id: int, name: str, data: dict | None = None) -> tuple[Measure, list[Violation]]:
@@ -287,7 +303,11 @@ def transition(actor: Actor, measure_id: int, name: str, data: dict | None = Non
         new_operator = operator(loaded["operator_id"])
         if name == "transfer" and new_operator.id == measure.operator_id:
             raise ValidationFailed({"operator_id": ["Choisissez un autre opérateur que l'actuel."]})
-    warnings = refuse_if_blocking(_core_rules(measure, definition, name, loaded)
+    cumulation = []
+    if name == "request_prolongation" and measure.planned_end_date:
+        cumulation = cumulation_violations(actor.tenant_id, measure.household_id, definition,
+                                           measure.planned_end_date, loaded["months"])
+    warnings = refuse_if_blocking(cumulation + _core_rules(measure, definition, name, loaded)
                                   + plugin_violations(actor.tenant_id, measure, name, loaded))
     before = audit.snapshot(measure, AUDITED_FIELDS)
     before_status = measure.status.value
