@@ -1,13 +1,12 @@
 """Alembic environment (Flask-Migrate): the core's revisions, plus plugins' branches if any.
 
 A plugin that owns tables keeps its revisions in ``plugins/<dept>/migrations/versions``
-with ``branch_labels=("<dept>",)``; ``flask db upgrade heads`` applies them all.
+with ``branch_labels=("<dept>",)``; ``flask db upgrade heads`` applies them all (their
+locations are added in :mod:`asll.extensions`).
 """
 
 import logging
 from logging.config import fileConfig
-from pathlib import Path
-
 from alembic import context
 from flask import current_app
 
@@ -15,12 +14,6 @@ config = context.config
 if config.config_file_name:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
-
-_root = Path(__file__).resolve().parent
-_locations = [str(_root / "versions")] + [
-    str(p) for p in sorted((_root.parent / "plugins").glob("*/migrations/versions")) if p.is_dir()
-]
-config.set_main_option("version_locations", " ".join(_locations))
 
 db = current_app.extensions["migrate"].db
 config.set_main_option("sqlalchemy.url", db.engine.url.render_as_string(hide_password=False).replace("%", "%%"))

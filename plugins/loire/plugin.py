@@ -358,3 +358,55 @@ def asll_commissions(tenant):
 def asll_organisations(tenant):
     """The 2007 associations with their sectors and capacities, plus generic partners."""
     return list(ORGANISATIONS)
+
+
+# -- rules, obligations, reports and demo (modules imported here, after the tables above) ----
+from . import demo, reports, rules  # noqa: E402
+
+
+@hookimpl
+def asll_request_fields(tenant, measure_type):
+    """Imprimé 42 + fiche ASLL (CLU), who instructs a bail glissant, the actions spécifiques' criteria."""
+    return rules.request_fields(measure_type)
+
+
+@hookimpl
+def asll_transition_fields(tenant, measure, transition):
+    """Short grant's particular case, reinforced follow-up, AML dwelling, deciding commission, landlord notice."""
+    return rules.transition_fields(measure, transition)
+
+
+@hookimpl
+def asll_validate_transition(tenant, measure, transition, data):
+    """The charter's refusals, and warnings on the operator's sector and capacities."""
+    return rules.validate_transition(measure, transition, data)
+
+
+@hookimpl
+def asll_after_transition(tenant, measure, transition, data):
+    """Re-interventions, AML dwellings, default hand-over to the instructing service, bilan's addressee."""
+    rules.after_transition(measure, transition, data)
+
+
+@hookimpl
+def asll_obligations(tenant, measure):
+    """Landlord informed of the grant and of the end, the measure's term, the signed bilan."""
+    return rules.obligations(measure)
+
+
+@hookimpl
+def asll_statistics(tenant, year):
+    """Follow-ups by nature, reinforced follow-ups, AML dwellings per mode and per association."""
+    return reports.statistics(year)
+
+
+@hookimpl
+def asll_export_columns(tenant):
+    """Who recommended the measure, who instructed a bail glissant, reinforced, re-intervention."""
+    return reports.export_columns()
+
+
+@hookimpl
+def asll_demo_cases(tenant):
+    """Requests and measures in every state, with the Loire's rules applied."""
+    return demo.demo_cases()

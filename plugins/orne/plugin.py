@@ -151,14 +151,18 @@ COMMISSIONS = (
 )
 
 _CIRCONSCRIPTION_DESCRIPTION = (
-    "Mesures internalisées : un travailleur social ASLL avec un portefeuille de 35 mesures en "
-    "moyenne ; les travailleurs sociaux de circonscription orientent 90 % des ménages."
+    "Mesures internalisées : le travailleur social ASLL de la circonscription, avec un portefeuille de "
+    "35 mesures en moyenne ; les travailleurs sociaux de circonscription orientent 90 % des ménages."
 )
 
+# The circonscriptions run the internal measures, so they are the operators of those measures
+# (their ASLL worker is an operator worker); the heads of circonscription, who validate, belong to
+# the département's service. "Portefeuille de 35 mesures" is a number of measures followed at
+# once, hence a monthly capacity.
 ORGANISATIONS = tuple(
     OrganisationSpec(
         name=f"Circonscription d'action sociale – {name}",
-        kind="dept_service",
+        kind="operator",
         sectors=(name,),
         capacity=35,
         description=_CIRCONSCRIPTION_DESCRIPTION,
@@ -194,6 +198,25 @@ ORGANISATIONS = tuple(
             "mensuelles, enregistre les décisions et les notifie."
         ),
     ),
+    # The seed names neither the service of the heads of circonscription, nor a social
+    # service or landlord: generic entries for the demo data.
+    OrganisationSpec(
+        name="Responsables de circonscription – Département de l'Orne",
+        kind="dept_service",
+        sectors=CIRCONSCRIPTIONS,
+        description="Instances décisionnelles du Département : valident les mesures de leur circonscription.",
+    ),
+    OrganisationSpec(
+        name="Service social polyvalent de circonscription",
+        kind="prescriber",
+        sectors=CIRCONSCRIPTIONS,
+        description="Travailleurs sociaux des circonscriptions, qui orientent 90 % des ménages.",
+    ),
+    OrganisationSpec(
+        name="Bailleur social de l'Orne",
+        kind="landlord",
+        description="Peut être à l'origine d'une demande ; informé des mesures avec l'accord du ménage.",
+    ),
 )
 
 
@@ -228,5 +251,57 @@ def asll_commissions(tenant):
 
 @hookimpl
 def asll_organisations(tenant):
-    """The four circonscriptions, the two agreed structures and the secretariat."""
+    """The four circonscriptions, the two agreed structures, the secretariat and generic partners."""
     return list(ORGANISATIONS)
+
+
+# -- rules, obligations, reports and demo (modules imported here, after the tables above) ----
+from . import demo, reports, rules  # noqa: E402
+
+
+@hookimpl
+def asll_request_fields(tenant, measure_type):
+    """The request's origin (no means test), the ALT of young people, the CHRS exit date."""
+    return rules.request_fields(measure_type)
+
+
+@hookimpl
+def asll_transition_fields(tenant, measure, transition):
+    """Monthly commission's date, domains and situation at entry and exit, the 6-month contact."""
+    return rules.transition_fields(measure, transition)
+
+
+@hookimpl
+def asll_validate_transition(tenant, measure, transition, data):
+    """Validation per circonscription, operators and publics of each measure type, agreement, evaluation."""
+    return rules.validate_transition(tenant, measure, transition, data)
+
+
+@hookimpl
+def asll_after_transition(tenant, measure, transition, data):
+    """Keeps the evaluation data (domains, situation at entry and exit, contact) in the plugin's tables."""
+    rules.after_transition(tenant, measure, transition, data)
+
+
+@hookimpl
+def asll_obligations(tenant, measure):
+    """The contact with the household 6 months after the end of the measure."""
+    return rules.obligations(measure)
+
+
+@hookimpl
+def asll_statistics(tenant, year):
+    """Domains (cumulative %), agreement consumption, situation at entry and exit, origins."""
+    return reports.statistics(tenant, year)
+
+
+@hookimpl
+def asll_export_columns(tenant):
+    """Circonscription, origin of the request, domains worked on, 6-month contact."""
+    return reports.export_columns()
+
+
+@hookimpl
+def asll_demo_cases(tenant):
+    """Requests and measures in every state, internal and external, with the Orne's rules applied."""
+    return demo.demo_cases(tenant)

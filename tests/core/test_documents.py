@@ -28,11 +28,21 @@ from asll.services.actor import Actor
 from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from asll.services.schemas import DIAGNOSTIC_FIELDS
 from asll.tenancy import tenant_context
+from tests.core.workflow_support import ACCES, CLU, install_workflow_plugin, remove_workflow_plugin
 
 ACCES_LABEL = "ASLL accès (recherche, installation dans le logement)"
 CLU_LABEL = "Commission Logement Unique (CLU)"
 OPERATOR_NAME = "Opérateur (association) 42"
 DIAGNOSTIC = {name: f"{label} : éléments recueillis avec le ménage." for name, label in DIAGNOSTIC_FIELDS.items()}
+
+
+@pytest.fixture(autouse=True)
+def fake_departement(app, world):
+    """The core's documents are tested on a fake département, independent of any real one's rules."""
+    with app.app_context():
+        install_workflow_plugin(app, world.loire.tenant.id)
+    yield
+    remove_workflow_plugin(app)
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +77,7 @@ def file_request(w, last_name: str, first_name: str, *, landlord_consent: bool):
         "landlord_id": w.orgs[OrganisationKind.LANDLORD].id, "landlord_consent": landlord_consent,
     })
     draft = requests.save_draft(prescriber, {
-        "household_id": household.id, "measure_type": "loire.acces", "diagnostic": DIAGNOSTIC,
+        "household_id": household.id, "measure_type": ACCES, "diagnostic": DIAGNOSTIC,
         "consent_given_by": f"{first_name} {last_name}", "consent_date": "2026-01-10",
     })
     return requests.submit(prescriber, draft.id)
@@ -87,7 +97,7 @@ def held_session(w) -> HeldSession:
     durand = file_request(w, "Durand", "Paul", landlord_consent=False)
     petit = file_request(w, "Petit", "Anna", landlord_consent=True)
     secretary = w.actor(Role.COMMISSION_SECRETARY)
-    session = decisions.create_session(secretary, {"commission_code": "loire.clu", "session_date": "2026-01-20",
+    session = decisions.create_session(secretary, {"commission_code": CLU, "session_date": "2026-01-20",
                                                    "location": "Saint-Étienne"})
     decisions.build_agenda(secretary, session.id)
     recorded = decisions.decide_in_session(secretary, session.id, {
@@ -263,7 +273,7 @@ def test_minutes_wait_for_the_session_to_be_held(app_ctx, world):
     w = world.loire
     with tenant_context(w.tenant.id):
         secretary = w.actor(Role.COMMISSION_SECRETARY)
-        session = decisions.create_session(secretary, {"commission_code": "loire.clu", "session_date": "2026-03-10"})
+        session = decisions.create_session(secretary, {"commission_code": CLU, "session_date": "2026-03-10"})
         with pytest.raises(ServiceError, match="pas encore été tenue"):
             documents.minutes(secretary, session.id)
 

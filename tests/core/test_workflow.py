@@ -42,6 +42,8 @@ from asll.services.measures import RuleViolation
 from asll.tenancy import tenant_context, unscoped
 from asll.toolkit import ObligationDef, Violation
 from tests.core.workflow_support import (
+    install_workflow_plugin,
+    remove_workflow_plugin,
     ACCES,
     CLU,
     DIAGNOSTIC,
@@ -73,15 +75,10 @@ def clock():
 
 @pytest.fixture
 def wf(app, app_ctx, world):
-    registry = app.extensions["asll_plugins"]
-    plugin = WorkflowPlugin()
-    registry.register(plugin, WF)
     try:
-        plugin_service.set_enabled(Actor.system(), world.loire.tenant.id, WF, True)
-        yield plugin
+        yield install_workflow_plugin(app, world.loire.tenant.id)
     finally:
-        registry.unregister(WF)
-        plugin_service._forget_cache()
+        remove_workflow_plugin(app)
 
 
 @pytest.fixture

@@ -18,15 +18,27 @@ from asll.extensions import db
 from asll.models import Measure, MeasureStatus, Obligation, Role
 from asll.plugins.contract import OrganisationSpec
 from asll.services import decisions, measures, requests, tenants, users
+from asll.services import plugins as plugin_service
 from asll.services.actor import Actor
 from asll.tenancy import unscoped
-from asll.toolkit import MeasureKind, MeasureTypeDef, ObligationDef, PluginInfo, Violation, hookimpl
+from asll.toolkit import (
+    CommissionDef,
+    CommissionRole,
+    MeasureKind,
+    MeasureTypeDef,
+    ObligationDef,
+    PluginInfo,
+    Violation,
+    hookimpl,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 WF = "wf"
 SHORT = "wf.court"  # a measure type without commission, decided by a single decider
-ACCES = "loire.acces"
-CLU = "loire.clu"
+# The core's tests use a fake département, so that no real département's rules (which
+# evolve with their plugins) decide what the core's own tests see.
+ACCES = "wf.acces"
+CLU = "wf.clu"
 REQUIRED = ["Ce champ est obligatoire."]
 DIAGNOSTIC = {
     "family_situation": "Mère isolée, deux enfants de 4 et 7 ans.",
@@ -58,8 +70,17 @@ class WorkflowPlugin:
         return PluginInfo(name=WF, label="Circuit de test", departement_code="99", departement_name="Test")
 
     @hookimpl
+    def asll_commissions(self, tenant):
+        return [CommissionDef(code=CLU, label="Commission Logement Unique (CLU)", role=CommissionRole.DECIDES,
+                              examines=(ACCES,), rhythm="mensuelle")]
+
+    @hookimpl
     def asll_measure_types(self, tenant):
-        return [MeasureTypeDef(code=SHORT, label="Mesure courte de test", kind=MeasureKind.MAINTIEN,
+        return [MeasureTypeDef(code=ACCES, label="ASLL accès (recherche, installation dans le logement)",
+                               kind=MeasureKind.ACCES, default_months=6, max_months=6, max_prolongations=1,
+                               prolongation_months=6, max_total_months=12, commission=CLU,
+                               incompatible_with=("TPF", "PROTECTION_MAJEUR", "SUIVI_RSA", "AEMO")),
+                MeasureTypeDef(code=SHORT, label="Mesure courte de test", kind=MeasureKind.MAINTIEN,
                                default_months=4, max_months=4, max_prolongations=2, prolongation_months=3,
                                max_total_months=8, commission=None, incompatible_with=("MASP",))]
 
@@ -220,3 +241,17 @@ def obligation_states(measure_id: int) -> dict[str, tuple[str, dt.date]]:
     rows = db.session.scalars(sa.select(Obligation).where(Obligation.measure_id == measure_id))
     return {o.kind: (o.state.value, o.due_date) for o in rows}
 
+
+
+def install_workflow_plugin(app, tenant_id: int) -> WorkflowPlugin:
+    """Register the fake département for ``tenant_id`` and disable the real one there."""
+    plugin = WorkflowPlugin()
+    app.extensions["asll_plugins"].register(plugin, WF)
+    plugin_service.set_enabled(Actor.system(), tenant_id, WF, True)
+    plugin_service.set_enabled(Actor.system(), tenant_id, "loire", False)
+    return plugin
+
+
+def remove_workflow_plugin(app) -> None:
+    app.extensions["asll_plugins"].unregister(WF)
+    plugin_service._forget_cache()

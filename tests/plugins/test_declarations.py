@@ -221,12 +221,18 @@ def test_orne_duration_matches_the_agreement():
 
 def test_orne_external_capacities_and_circonscriptions():
     found = organisations("orne")
-    capacities = {o.capacity for o in found.values() if o.kind == "operator"}
-    assert capacities == {113, 14} and sum(capacities) == 127
-    circonscriptions = [o for o in found.values() if o.kind == "dept_service"]
+    # the circonscriptions run the internal measures: one ASLL worker each, a portfolio of 35
+    circonscriptions = [o for o in found.values() if o.name.startswith("Circonscription d'action sociale")]
     assert len(circonscriptions) == 4
+    assert {o.kind for o in circonscriptions} == {"operator"}
     assert {o.sectors[0] for o in circonscriptions} == set(orne.DEFAULT_VALIDATION_MODES)
-    assert all(o.capacity == 35 for o in circonscriptions)
+    assert all((o.capacity, o.capacity_unit) == (35, "month") for o in circonscriptions)
+    # the agreed structures share the agreement's 127 measures a year
+    external = {o.capacity for o in found.values() if o.kind == "operator" and o not in circonscriptions}
+    assert external == {113, 14} and sum(external) == 127
+    assert all(o.capacity_unit == "year" for o in found.values() if o.capacity in (113, 14))
+    # the heads of circonscription, who validate, belong to the département's service
+    assert [o.kind for o in found.values() if o.kind == "dept_service"] == ["dept_service"]
 
 
 # -- Seine-Maritime (seed 002) ------------------------------------------------------------
@@ -283,6 +289,17 @@ def test_moselle_commissions():
     assert found["moselle.situations_atypiques"].role is CommissionRole.ADVISES
     assert "DDCS" in found["moselle.situations_atypiques"].description
     assert found["moselle.sous_location"].examines == ("moselle.bail_glissant",)
+    assert found["moselle.situations_atypiques"].examines == ("moselle.situation_atypique",)
+
+
+def test_moselle_plan_actions_outside_the_asll():
+    types = measure_types("moselle")
+    atypical, prevention = types["moselle.situation_atypique"], types["moselle.prevention_impayes"]
+    assert (atypical.kind, atypical.commission) == (MeasureKind.SPECIFIQUE, "moselle.situations_atypiques")
+    # Action 12: act from the first unpaid rent, before any diagnostic.
+    assert (prevention.kind, prevention.commission, prevention.requires_diagnostic) == (
+        MeasureKind.AUTRE, "moselle.departement", False)
+    assert atypical.incompatible_with == prevention.incompatible_with == ()
 
 
 def test_moselle_settings_and_aide_recherche_ceiling():

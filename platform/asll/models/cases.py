@@ -227,6 +227,9 @@ class Decision(TimestampMixin, TenantScoped, Base):
     session: Mapped[CommissionSession | None] = relationship()
     operator: Mapped[Organisation | None] = relationship()
 
+    # Non-blocking rule warnings of a grant (capacity, sector...), for the user; not stored.
+    warnings: tuple = ()
+
 
 class MeasureEvent(TenantScoped, Base):
     """One transition of a measure: the timeline shown on its page."""

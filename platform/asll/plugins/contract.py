@@ -155,7 +155,8 @@ class TenantInfo:
 
 @dataclass(frozen=True)
 class DemoStep:
-    """One step of a demo case: ``action`` is "submit", "decide" (with ``data`` for the decision),
+    """One step of a demo case: ``action`` is "submit", "schedule" (put on a session agenda),
+    "decide" (with ``data`` for the decision),
     a transition name of the measure, or "support_measure" (a household's other measure).
     ``on`` is the date the step happens (the demo moves its clock there)."""
 

@@ -124,6 +124,15 @@ def asll_blueprints():
     """Return Flask blueprints of the plugin; the core answers them only for tenants that enabled it."""
 
 
+@hookspec(firstresult=True)
+def asll_request_commission(tenant, request):
+    """Return the code of the commission (or single decider) that examines ``request``, or None.
+
+    Called when the request is submitted; ``None`` means "the commission of its measure type".
+    Lets a département route by the request's data (e.g. Orne: per circonscription).
+    """
+
+
 @hookspec
 def asll_household_fields(tenant):
     """Return a ``dict`` of extra marshmallow fields for a household (e.g. Moselle's priority public).

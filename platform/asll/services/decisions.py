@@ -125,7 +125,7 @@ def _decide_one(actor: Actor, request: Request, data: dict, session: CommissionS
         violations = measures.cumulation_violations(actor.tenant_id, request.household_id, definition,
                                                     decision_date, months)
         violations += measures.plugin_violations(actor.tenant_id, measure, "grant", {**loaded, "session": session})
-        measures.refuse_if_blocking(violations)
+        decision.warnings = measures.refuse_if_blocking(violations)
         measures.store_extra(measure, loaded)
         db.session.add(measure)
         db.session.flush()

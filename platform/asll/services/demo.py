@@ -119,6 +119,22 @@ def _organisations(actor: Actor, specs: list[list[OrganisationSpec]]) -> dict[Or
     return first
 
 
+def _open_session(actor: Actor, sessions: dict, commission_code: str, on) -> int:
+    """A planned session of the commission on that day, created when none is still open."""
+    from asll.models import CommissionSession, SessionStatus
+    from asll.services import decisions
+
+    key = (commission_code, on)
+    session_id = sessions.get(key)
+    if session_id is not None:
+        status = db.session.scalar(sa.select(CommissionSession.status).where(CommissionSession.id == session_id))
+        if status is SessionStatus.PLANNED:
+            return session_id
+    sessions[key] = decisions.create_session(actor, {"commission_code": commission_code,
+                                                     "session_date": on.isoformat()}).id
+    return sessions[key]
+
+
 def _demo_actor(tenant_id: int) -> Actor:
     """Acts for every role of the tenant, in the name of its demo admin (demo data only)."""
     from asll.models import Membership
@@ -167,16 +183,16 @@ def play_demo_cases(tenant_id: int) -> tuple[int, list[str]]:
                         requests.add_support_measure(actor, household.id, data)
                     elif step.action == "submit":
                         requests.submit(actor, request.id)
-                    elif step.action == "decide":
-                        commission = commissions.get(types[case.measure_type].commission or "")
+                    elif step.action in ("schedule", "decide"):
+                        request = requests.get_request_row(request.id)
+                        commission = commissions.get(request.commission_code or "")
                         if commission is not None and commission.role.value != "single_decider":
-                            key = (commission.code, step.on)
-                            if key not in sessions:
-                                sessions[key] = decisions.create_session(
-                                    actor, {"commission_code": commission.code,
-                                            "session_date": step.on.isoformat()}).id
-                            decisions.build_agenda(actor, sessions[key], [request.id])
-                            decision = decisions.decide_in_session(actor, sessions[key], {request.id: data})[0]
+                            session_id = _open_session(actor, sessions, commission.code, step.on)
+                            if request.status.value == "submitted":
+                                decisions.build_agenda(actor, session_id, [request.id])
+                            if step.action == "schedule":
+                                continue
+                            decision = decisions.decide_in_session(actor, session_id, {request.id: data})[0]
                         else:
                             decision = decisions.decide_alone(actor, request.id,
                                                               {"decision_date": step.on.isoformat(), **data})

@@ -49,6 +49,14 @@ def _visible_request(actor: Actor, request_id: int) -> Request:
     return request
 
 
+def get_request_row(request_id: int) -> Request:
+    """A request of the current tenant, without visibility rules (internal use, e.g. demo data)."""
+    request = get_in_tenant(Request, request_id)
+    if request is None:
+        raise NotFound("Demande introuvable.")
+    return request
+
+
 def _visible_household(actor: Actor, household_id: int | None) -> Household:
     household = db.session.scalar(
         sa.select(Household).where(Household.id == household_id, household_criteria(actor))
@@ -221,11 +229,15 @@ def submit(actor: Actor, request_id: int) -> Request:
     stored = {k: v for k, v in stored.items() if v is not None}
     partial = () if definition is None or definition.requires_diagnostic else ("diagnostic",)
     load(_request_schema(actor.tenant_id, request.measure_type or None, partial=partial), stored)
+    commission = plugin_service.call(actor.tenant_id, "asll_request_commission", request=request) \
+        or definition.commission
+    if commission is not None and commission not in plugin_service.commissions(actor.tenant_id):
+        raise ServiceError(f"Instance « {commission} » inconnue dans ce département.", "commission_inconnue")
     request.status = RequestStatus.SUBMITTED
     request.submitted_at = utcnow()
-    request.commission_code = definition.commission
+    request.commission_code = commission
     audit.record(actor, "request.submit", object_type="request", object_id=request.id,
-                 changes={"status": ["draft", "submitted"], "commission_code": [None, definition.commission]})
+                 changes={"status": ["draft", "submitted"], "commission_code": [None, commission]})
     db.session.commit()
     return request
 

@@ -1,0 +1,107 @@
+"""The Loire's activity tables and export columns, as in the PDALD leaflet (seed 000).
+
+Every figure is a SQL aggregate in the current tenant: the AML dwellings per mode and
+year (plugin table), the follow-ups by nature and the reinforced follow-ups (the core's
+measures, through the toolkit's read-only ``measures_table``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from asll.toolkit import ExportColumn, StatTable, db, measures_table, organisation_profile
+
+from .models import AML_MODES, LoireAmlDwelling
+from .plugin import MEASURE_TYPES
+from .rules import INSTRUCTIONS, PREFIX, RECOMMENDERS
+
+
+def _percent(part: int, whole: int) -> int:
+    return round(100 * part / whole) if whole else 0
+
+
+def _followed_in(table, year: int):
+    """Measures followed during ``year``: started by its end, not ended before its start."""
+    return sa.and_(table.c.measure_type.like(f"{PREFIX}%"), table.c.start_date.is_not(None),
+                   table.c.start_date <= date(year, 12, 31),
+                   sa.or_(table.c.end_date.is_(None), table.c.end_date >= date(year, 1, 1)))
+
+
+def statistics(year: int) -> list[StatTable]:
+    return [_followups(year), _reinforced(year), _aml(year), _aml_by_association(year)]
+
+
+def _followups(year: int) -> StatTable:
+    m = measures_table()
+    counts = dict(db.session.execute(sa.select(m.c.measure_type, sa.func.count()).where(_followed_in(m, year))
+                                     .group_by(m.c.measure_type)).all())
+    total = sum(counts.values())
+    rows = tuple((mt.label, counts.get(mt.code, 0), _percent(counts.get(mt.code, 0), total))
+                 for mt in MEASURE_TYPES)
+    return StatTable(key="loire.suivis", title=f"Accompagnement social lié au logement {year}",
+                     columns=("Nature de la mesure", "Suivis", "%"),
+                     rows=rows + (("Total", total, 100 if total else 0),),
+                     chart="bar", note="Mesures suivies dans l'année (démarrées, non terminées avant le 1er janvier).")
+
+
+def _reinforced(year: int) -> StatTable:
+    m = measures_table()
+    counts = db.session.execute(sa.select(m.c.operator_id, sa.func.count()).where(
+        _followed_in(m, year), m.c.reinforced.is_(True)).group_by(m.c.operator_id)).all()
+    rows = []
+    for operator_id, count in counts:
+        profile = organisation_profile(operator_id) if operator_id else None
+        rows.append((profile["name"] if profile else "Sans opérateur", count,
+                     (profile or {}).get("reinforced_capacity") or 0))
+    rows.sort()
+    return StatTable(key="loire.suivis_renforces", title=f"Suivis renforcés {year}",
+                     columns=("Association", "Suivis renforcés dans l'année", "Capacité mensuelle (suivis renforcés)"),
+                     rows=tuple(rows) + (("Total", sum(r[1] for r in rows), sum(r[2] for r in rows)),), chart="bar")
+
+
+def _aml(year: int) -> StatTable:
+    counts = {(mode, y): n for mode, y, n in db.session.execute(
+        sa.select(LoireAmlDwelling.mode, LoireAmlDwelling.year, sa.func.count(LoireAmlDwelling.id))
+        .where(LoireAmlDwelling.year.in_((year - 1, year))).group_by(LoireAmlDwelling.mode, LoireAmlDwelling.year))}
+    rows = tuple((label, counts.get((mode, year - 1), 0), counts.get((mode, year), 0))
+                 for mode, label in AML_MODES.items())
+    total = ("Total aide à la médiation locative", sum(r[1] for r in rows), sum(r[2] for r in rows))
+    return StatTable(key="loire.aml", title="Aide à la médiation locative : logements mobilisés",
+                     columns=("Logements mobilisés", str(year - 1), str(year)), rows=rows + (total,), chart="bar",
+                     note="Mandat de gestion : logements mobilisés auprès de bailleurs privés ; bail glissant : baux "
+                          "ayant « glissé » dans l'année.")
+
+
+def _aml_by_association(year: int) -> StatTable:
+    found = db.session.execute(
+        sa.select(LoireAmlDwelling.operator_id, LoireAmlDwelling.mode, sa.func.count(LoireAmlDwelling.id))
+        .where(LoireAmlDwelling.year == year).group_by(LoireAmlDwelling.operator_id, LoireAmlDwelling.mode)).all()
+    per_operator: dict[str, dict[str, int]] = {}
+    for operator_id, mode, count in found:
+        name = (organisation_profile(operator_id) or {"name": str(operator_id)})["name"]
+        per_operator.setdefault(name, {})[mode] = count
+    rows = tuple((name, modes.get("mandat_gestion", 0), modes.get("bail_glissant", 0))
+                 for name, modes in sorted(per_operator.items()))
+    return StatTable(key="loire.aml_associations", title=f"Aide à la médiation locative par association ({year})",
+                     columns=("Association", "Mandat de gestion", "Bail glissant"), rows=rows)
+
+
+def _request_extra(measure, key: str) -> str:
+    request = getattr(measure, "request", None)
+    return ((request.extra if request is not None else None) or {}).get(key) or ""
+
+
+def export_columns() -> list[ExportColumn]:
+    return [
+        ExportColumn("loire_preconisee_par", "Préconisée par",
+                     lambda m: RECOMMENDERS.get(_request_extra(m, "preconisee_par"), "")),
+        ExportColumn("loire_instruction", "Instruction (bail glissant)",
+                     lambda m: INSTRUCTIONS.get(_request_extra(m, "instruction"), "")),
+        ExportColumn("loire_suivi_renforce", "Suivi renforcé", lambda m: "oui" if m.reinforced else "non"),
+        ExportColumn("loire_reintervention", "Ré-intervention après",
+                     lambda m: (m.extra or {}).get("reintervention_apres", "")),
+        ExportColumn("loire_bailleur_informe_fin", "Bailleur informé de la fin le",
+                     lambda m: (m.extra or {}).get("bailleur_informe_fin_le", "")),
+    ]
