@@ -4,17 +4,23 @@ Source: the 7th PDALPD presentation (seed 004). The plan is co-piloted by the St
 the département and the CAF; the ASLL (action 14, more than 500 measures a year) is
 centred on access and maintien, always on a prior social diagnostic, and does not
 cumulate with MASP, MAESF, MAJ or MJAGBF.
+
+Besides the ASLL, two plan actions are followed as measure types so that the core's
+requests, sessions and decisions carry them: the action plan of the commission des
+situations atypiques (action 15) and the rent-arrears prevention follow-up opened on a
+first unpaid rent (action 12). ``fields`` holds the priority public P1-P4 (household), the
+requests' and decisions' extra fields (FSL aids with amounts, action plan); ``rules`` the
+refusals; ``models`` the plugin's tables (FSL aids, first unpaid rents, branch "moselle");
+``statistics`` the yearly activity report (priority publics, FSL aids, indicators per
+action); ``demo`` one household per rule.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
-from marshmallow import Schema, fields, validate
-
 from asll.toolkit import (
     CommissionDef,
     CommissionRole,
+    ExportColumn,
     MeasureKind,
     MeasureTypeDef,
     OrganisationSpec,
@@ -22,41 +28,26 @@ from asll.toolkit import (
     hookimpl,
 )
 
-NAME = "moselle"
-
-DEPARTEMENT = f"{NAME}.departement"
-SITUATIONS_ATYPIQUES = f"{NAME}.situations_atypiques"
-SOUS_LOCATION = f"{NAME}.sous_location"
-
-ACCES = f"{NAME}.acces"
-MAINTIEN = f"{NAME}.maintien"
-AIDE_RECHERCHE = f"{NAME}.aide_recherche"
-BAIL_GLISSANT = f"{NAME}.bail_glissant"
-
-# Action 13 lists the other support measures the ASLL must be articulated with
-# (non-cumulation).
-NON_CUMULATION = ("MASP", "MAESF", "MAJ", "MJAGBF")
-
-# Net monthly SMIC (35 h) from 1 January 2026 (gross hourly rate 12.02 €). The
-# département admin updates it at every revaluation of the SMIC.
-SMIC_NET_MONTHLY_2026 = 1443.11
-AIDE_RECHERCHE_SMIC_SHARE = Decimal(2) / Decimal(3)
-
-
-class MoselleSettingsSchema(Schema):
-    """Tenant settings: the net SMIC that bounds the FSL aide à la recherche."""
-
-    smic_net_monthly = fields.Float(
-        load_default=SMIC_NET_MONTHLY_2026,
-        validate=validate.Range(min=0, min_inclusive=False),
-    )
-
-
-def aide_recherche_ceiling(smic_net_monthly) -> Decimal:
-    """Family-quotient ceiling of the aide à la recherche: 2/3 of the net SMIC, to the cent."""
-    ceiling = Decimal(str(smic_net_monthly)) * AIDE_RECHERCHE_SMIC_SHARE
-    return ceiling.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
+from . import demo, fields, rules, statistics
+from .codes import (  # noqa: F401  (re-exported: the plugin's public codes)
+    ACCES,
+    AIDE_RECHERCHE,
+    BAIL_GLISSANT,
+    DEPARTEMENT,
+    MAINTIEN,
+    NAME,
+    NON_CUMULATION,
+    PREVENTION_IMPAYES,
+    SITUATION_ATYPIQUE,
+    SITUATIONS_ATYPIQUES,
+    SOUS_LOCATION,
+)
+from .settings import (  # noqa: F401  (re-exported: tests and admins read them here)
+    AIDE_RECHERCHE_SMIC_SHARE,
+    SMIC_NET_MONTHLY_2026,
+    MoselleSettingsSchema,
+    aide_recherche_ceiling,
+)
 
 # The seed gives no duration: 6 months renewable once, the common rule of the other
 # seeds (Loire charter, Seine-Maritime référentiel), with no overall cap.
@@ -122,7 +113,40 @@ MEASURE_TYPES = (
         plugin=NAME,
         **_DURATION,
     ),
+    # Action 15: the commission examines an individual situation and draws up an action plan,
+    # whose follow-up by a referent organisation is recorded as a measure. Not an ASLL: no
+    # non-cumulation rule.
+    MeasureTypeDef(
+        code=SITUATION_ATYPIQUE,
+        label="Plan d'actions – commission des situations atypiques",
+        kind=MeasureKind.SPECIFIQUE,
+        commission=SITUATIONS_ATYPIQUES,
+        description=(
+            "Situation individuelle d'un ménage très éloigné du logement (mode de vie atypique, "
+            "addictions, troubles psychiatriques, cumul de difficultés) examinée collectivement ; la "
+            "commission élabore un plan d'actions adapté."
+        ),
+        plugin=NAME,
+        **_DURATION,
+    ),
+    # Action 12: act from the first unpaid rent. A prevention follow-up, opened by the
+    # département on the first unpaid rent, with no prior diagnostic so as to act early.
+    MeasureTypeDef(
+        code=PREVENTION_IMPAYES,
+        label="Suivi de prévention des impayés de loyer (dès le 1er impayé)",
+        kind=MeasureKind.AUTRE,
+        commission=DEPARTEMENT,
+        requires_diagnostic=False,
+        description=(
+            "Ouvert dès le premier impayé de loyer signalé (bailleur, CAF, ménage ou travailleur "
+            "social) pour un accompagnement le plus en amont possible."
+        ),
+        plugin=NAME,
+        **_DURATION,
+    ),
 )
+
+MEASURE_TYPE_CODES = frozenset(mt.code for mt in MEASURE_TYPES)
 
 # The seed names no body deciding individual ASLL measures: the département, which runs
 # the FSL and pilots action 14, decides them. The seed gives no meeting rhythm.
@@ -131,7 +155,7 @@ COMMISSIONS = (
         code=DEPARTEMENT,
         label="Décision du Département (FSL)",
         role=CommissionRole.SINGLE_DECIDER,
-        examines=(ACCES, MAINTIEN, AIDE_RECHERCHE),
+        examines=(ACCES, MAINTIEN, AIDE_RECHERCHE, PREVENTION_IMPAYES),
         description=(
             "Le Département, gestionnaire du FSL et pilote de l'action ASLL du PDALPD, accorde les "
             "mesures sur la base du diagnostic social préalable."
@@ -142,12 +166,12 @@ COMMISSIONS = (
         code=SITUATIONS_ATYPIQUES,
         label="Commission des situations atypiques",
         role=CommissionRole.ADVISES,
-        examines=(ACCES, MAINTIEN),
+        examines=(SITUATION_ATYPIQUE,),
         description=(
             "Créée en 2013 et pilotée par la DDCS ; examine collectivement les situations "
             "individuelles des ménages les plus éloignés du logement (mode de vie atypique, "
             "addictions, troubles psychiatriques, cumul de difficultés) pour élaborer un plan "
-            "d'actions adapté."
+            "d'actions adapté, articulé avec l'ASLL ; ses avis favorables ouvrent le suivi du plan."
         ),
         plugin=NAME,
     ),
@@ -258,3 +282,58 @@ def asll_commissions(tenant):
 def asll_organisations(tenant):
     """The PDALPD's bodies from the seed and generic operators for the demo data."""
     return list(ORGANISATIONS)
+
+
+# -- the PDALPD's rules and figures, through the plugin contract ---------------------------------
+@hookimpl
+def asll_household_fields(tenant):
+    """The priority public P1-P4 of the prefectoral quota, with its criterion."""
+    return fields.household_fields()
+
+
+@hookimpl
+def asll_request_fields(tenant, measure_type):
+    """Prior diagnostic's date, aide à la recherche eligibility, sliding lease's landlord, atypical
+    situation, first unpaid rent."""
+    return fields.request_fields(tenant, measure_type)
+
+
+@hookimpl
+def asll_transition_fields(tenant, measure, transition):
+    """At the grant: FSL aids with their amounts; the atypical-situations action plan."""
+    if transition == "grant" and measure.measure_type in MEASURE_TYPE_CODES:
+        return fields.grant_fields(measure)
+    return {}
+
+
+@hookimpl
+def asll_validate_transition(tenant, measure, transition, data):
+    """Deciding bodies, prior diagnostic, non-cumulation, eligibility, prevention; see :mod:`asll_moselle.rules`."""
+    return rules.validate(tenant, measure, transition, data)
+
+
+@hookimpl
+def asll_after_transition(tenant, measure, transition, data):
+    """Record the FSL aids and the first unpaid rent of a grant in the plugin's tables."""
+    rules.after_transition(measure, transition, data)
+
+
+@hookimpl
+def asll_statistics(tenant, year):
+    """Priority publics, FSL aids by kind with amounts, indicators per PDALPD action, ASLL activity."""
+    return statistics.tables(year)
+
+
+@hookimpl
+def asll_export_columns(tenant):
+    """The household's priority public (to filter on) and the FSL aids granted with the measure."""
+    return [
+        ExportColumn("moselle_public_prioritaire", "Public prioritaire (P1-P4)", statistics.priority_of),
+        ExportColumn("moselle_aides_fsl", "Aides FSL accordées (€)", statistics.fsl_total_of),
+    ]
+
+
+@hookimpl
+def asll_demo_cases(tenant):
+    """One household per rule of the PDALPD, see :mod:`asll_moselle.demo`."""
+    return demo.cases(tenant)

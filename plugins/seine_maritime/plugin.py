@@ -3,6 +3,15 @@
 Source: "Référentiel accompagnement social lié au logement" approved on 20/09/2021
 (seed 002). The commission locale ASLL gives a binding opinion (avis conforme) and the
 President of the département grants; the CCAPEX may trigger a 2-month diagnostic.
+
+This module declares what the référentiel names (measure types, commissions, partners) and
+wires the hooks; the rules live next to it: ``fields`` (extra fields of requests and
+transitions: requester, SLS and commission opinions, derogations, the diagnostic's letter),
+``rules`` (refusals and warnings, with the derogations of §2.4.4), ``periods`` (every
+deadline in calendar months), ``obligations`` (dated duties the core reminds),
+``statistics`` (CCAPEX diagnostics, quarterly follow-up committees per operator) and
+``demo`` (one household per rule). The diagnostic's 4-month continuation (§3.3) is its
+single prolongation of 4 months, validated by the SLS.
 """
 
 from __future__ import annotations
@@ -10,6 +19,7 @@ from __future__ import annotations
 from asll.toolkit import (
     CommissionDef,
     CommissionRole,
+    ExportColumn,
     MeasureKind,
     MeasureTypeDef,
     OrganisationSpec,
@@ -17,15 +27,18 @@ from asll.toolkit import (
     hookimpl,
 )
 
-NAME = "seine_maritime"
-
-COMMISSION_LOCALE = f"{NAME}.commission_locale"
-SLS = f"{NAME}.sls"
-CCAPEX = f"{NAME}.ccapex"
-
-ACCES = f"{NAME}.acces"
-MAINTIEN = f"{NAME}.maintien"
-DIAGNOSTIC_CCAPEX = f"{NAME}.diagnostic_ccapex"
+from . import demo, fields, obligations, rules, statistics
+from .codes import (  # noqa: F401  (re-exported: the plugin's public codes)
+    ACCES,
+    ASLL_TYPES,
+    CCAPEX,
+    COMMISSION_LOCALE,
+    DIAGNOSTIC_CCAPEX,
+    MAINTIEN,
+    NAME,
+    OWN_TYPES,
+    SLS,
+)
 
 # "L'ASLL n'est, en principe, pas cumulable avec d'autres mesures d'accompagnement
 # judiciaires ou administratives": every national support measure, AVDL included
@@ -238,3 +251,74 @@ def asll_commissions(tenant):
 def asll_organisations(tenant):
     """The SLS from the référentiel and generic partners for the demo data."""
     return list(ORGANISATIONS)
+
+
+# -- the référentiel's rules, through the plugin contract ----------------------------------------
+@hookimpl
+def asll_request_fields(tenant, measure_type):
+    """§2.1.1: who asks (medico-social body or public landlord), CHRS/CADA exit, landlord informed with
+    consent, separation; §3.2: the CCAPEX's examination for the diagnostic."""
+    return fields.request_fields(measure_type)
+
+
+@hookimpl
+def asll_transition_fields(tenant, measure, transition):
+    """Opinions of the SLS and the commission locale, derogations, the diagnostic's letter and bilan."""
+    return fields.transition_fields(measure, transition)
+
+
+@hookimpl
+def asll_validate_transition(tenant, measure, transition, data):
+    """Every rule of the référentiel, see :mod:`asll_seine_maritime.rules`."""
+    return rules.validate(measure, transition, data)
+
+
+@hookimpl
+def asll_after_transition(tenant, measure, transition, data):
+    """§2.1.2: an ASLL measure is granted by the President on the commission locale's binding opinion,
+    on the commission's date: recorded on the measure for its letters and exports (with a derogation
+    granted at the decision, §2.4.4)."""
+    if transition != "grant" or measure.measure_type not in OWN_TYPES:
+        return
+    extra = dict(measure.extra or {})
+    if measure.measure_type in ASLL_TYPES and measure.decision_date:
+        extra.update(avis_conforme_commission_locale=measure.decision_date.isoformat(),
+                     accordee_par="Président du Conseil départemental (ou son représentant)")
+    if extra.get("derogation"):  # kept apart: later transitions' derogations replace "derogation"
+        extra["derogation_decision"] = extra["derogation"]
+    measure.extra = extra
+
+
+@hookimpl
+def asll_obligations(tenant, measure):
+    """Start, contract, action plan, suspension, hand-over and bilan deadlines, in calendar months."""
+    return obligations.obligations(measure)
+
+
+@hookimpl
+def asll_statistics(tenant, year):
+    """CCAPEX diagnostics, quarterly follow-up committee figures per operator, prolongations and derogations."""
+    return statistics.tables(year)
+
+
+def _request_extra(measure) -> dict:
+    return dict((measure.request.extra if measure.request is not None else None) or {})
+
+
+@hookimpl
+def asll_export_columns(tenant):
+    """Who asked for the measure, the commission locale's binding opinion and the CCAPEX's reason."""
+    return [
+        ExportColumn("seine_maritime_demandeur", "Demandeur (référentiel 76)",
+                     lambda m: fields.REQUESTERS.get(_request_extra(m).get("demandeur"), "")),
+        ExportColumn("seine_maritime_avis_conforme", "Avis conforme de la commission locale ASLL",
+                     lambda m: (m.extra or {}).get("avis_conforme_commission_locale", "")),
+        ExportColumn("seine_maritime_motif_ccapex", "Motif du diagnostic CCAPEX",
+                     lambda m: fields.CCAPEX_REASONS.get(_request_extra(m).get("motif_ccapex"), "")),
+    ]
+
+
+@hookimpl
+def asll_demo_cases(tenant):
+    """One household per rule of the référentiel, see :mod:`asll_seine_maritime.demo`."""
+    return demo.cases(tenant)

@@ -301,7 +301,8 @@ def transition(actor: Actor, measure_id: int, name: str, data: dict | None = Non
     definition = measure_type(actor.tenant_id, measure.measure_type)
     if name in ("assign_operator", "transfer"):
         new_operator = operator(loaded["operator_id"])
-        if name == "transfer" and new_operator.id == measure.operator_id:
+        # A separation may keep the operator: the measure follows one member of the couple.
+        if name == "transfer" and new_operator.id == measure.operator_id and loaded["reason"] != "separation":
             raise ValidationFailed({"operator_id": ["Choisissez un autre opérateur que l'actuel."]})
     cumulation = []
     if name == "request_prolongation" and measure.planned_end_date:
