@@ -1,3 +1,12 @@
 """The beat schedule: periodic tasks fan out one task per tenant."""
 
-BEAT_SCHEDULE: dict = {}
+from celery.schedules import crontab
+
+BEAT_SCHEDULE: dict = {
+    # Exports: delete expired export and report files, every hour.
+    "exports-cleanup": {"task": "asll.exports.cleanup", "schedule": 3600.0},
+    # Reminders: every 15 minutes from 7:00 to 19:45 (Europe/Paris, the Celery timezone). The
+    # first run of the day records and sends the day's reminders; later runs only re-send what
+    # is not sent yet (a lost broker message, a killed worker, a retry) and create nothing twice.
+    "reminders-sweep": {"task": "asll.reminders.sweep_all", "schedule": crontab(minute="*/15", hour="7-19")},
+}
