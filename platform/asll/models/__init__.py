@@ -1,6 +1,6 @@
 """All models, imported here so that Alembic and the app see one metadata."""
 
-from asll.models import exports, reminders  # noqa: F401  (their tables join the metadata)
+from asll.models import api, exports, reminders  # noqa: F401  (their tables join the metadata)
 from asll.models.audit import AuditEvent
 from asll.models.base import Base
 from asll.models.cases import (
