@@ -2,7 +2,7 @@
 """Set up and run the platform, or its test suite, with nothing but Python 3.11+.
 
     python3 dev.py run     # venv + dependencies + schema + demo data, then web + Celery worker + beat
-    python3 dev.py test    # venv + dependencies, then the whole test suite (extra args go to pytest)
+    python3 dev.py test    # venv + dependencies (+ Chromium for the browser tests), then the whole test suite
 
 Only the standard library is used here, because this script is what creates the
 virtual environment. It reinstalls dependencies when setup.cfg changes.
@@ -108,8 +108,34 @@ def run(port: int) -> int:
         return 0
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium() -> bool:
+    """The browser tests drive Debian's Chromium (never a browser downloaded by Playwright).
+
+    Installed with apt when missing and running as root; otherwise say how, in French and
+    English, and let the suite run (the browser tests then fail with the same message).
+    """
+    if CHROMIUM.exists():
+        return True
+    command = "apt-get update -qq && apt-get install -y -qq chromium"
+    if os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get"):
+        say("installation de Chromium pour les tests dans le navigateur / installing Chromium for the browser tests")
+        result = subprocess.run(["sh", "-c", command], env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        if result.returncode == 0 and CHROMIUM.exists():
+            return True
+        say(f"échec de l'installation de Chromium (code {result.returncode}) / Chromium installation failed")
+    say("Chromium est absent (/usr/bin/chromium) : les tests « browser » échoueront. Installez-le en root : "
+        f"« {command} ».")
+    say("Chromium is missing (/usr/bin/chromium): the browser tests will fail. Install it as root: "
+        f"`{command}`.")
+    return False
+
+
 def test(pytest_args: list[str]) -> int:
     ensure_environment()
+    ensure_chromium()
     environ = env()
     # Tests build their own instance folders; never touch the developer's instance/.
     environ.pop("DATABASE_URL", None)

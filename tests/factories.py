@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 
 from asll.extensions import db
 from asll.models import (
+    CommissionSession,
     Document,
     Household,
     HouseholdMember,
@@ -44,6 +45,7 @@ class TenantWorld:
     request: Request | None = None
     measure: Measure | None = None
     document: Document | None = None
+    session: CommissionSession | None = None
 
     def add_document(self) -> Document:
         """An attachment on the tenant's request (for the access tests)."""
@@ -115,8 +117,12 @@ def build_tenant(code: str, name: str, plugin: str) -> TenantWorld:
                           operator_id=world.orgs[OrganisationKind.OPERATOR].id, decision_date=date(2026, 1, 20),
                           granted_months=6)
         db.session.add(measure)
+        session = CommissionSession(commission_code=f"{plugin}.x", session_date=date(2026, 2, 1),
+                                    tenant_id=tenant.id)
+        db.session.add(session)
         db.session.commit()
         world.household, world.request, world.measure = household, request, measure
+        world.session = session
     return world
 
 

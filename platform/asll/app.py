@@ -86,6 +86,22 @@ def _init_extensions(app: Flask) -> None:
         return render_template("error.html", title="Accès refusé",
                                message="Vous n'avez pas les droits nécessaires pour cette page."), 403
 
+    @app.errorhandler(400)
+    def _bad_request(_exc):
+        return render_template("error.html", title="Demande invalide",
+                               message="La demande envoyée n'est pas valide. Revenez à la page précédente et "
+                                       "recommencez."), 400
+
+    @app.errorhandler(405)
+    def _method_not_allowed(_exc):
+        return render_template("error.html", title="Action impossible",
+                               message="Cette adresse ne permet pas cette action."), 405
+
+    @app.errorhandler(413)
+    def _too_large(_exc):
+        return render_template("error.html", title="Fichier trop volumineux",
+                               message="L'envoi dépasse la taille autorisée : 10 Mo au plus par pièce jointe."), 413
+
     @app.errorhandler(CSRFError)
     def _csrf(_exc):
         return render_template("error.html", title="Formulaire expiré",
@@ -145,12 +161,13 @@ def _security_headers(response):
 
 
 def _register_core_blueprints(app: Flask) -> None:
-    from asll import api
+    from asll import api, web
     from asll.web import admin, auth, main, reports
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(admin.bp)
+    web.register(app)
     app.register_blueprint(reports.bp)
     api.init_app(app)
 

@@ -1,12 +1,16 @@
-"""Platform administration: plugin activation per tenant (no access to households' data)."""
+"""Platform administration: départements and plugin activation (no access to households' data)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_login import login_required
 
+from asll.services import admin as admin_service
 from asll.services import plugins as plugin_service
-from asll.web.forms import PluginToggleForm
+from asll.services import views
+from asll.services.errors import ValidationFailed
+from asll.web.common import error_fields
+from asll.web.forms import PluginToggleForm, TenantForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -33,4 +37,32 @@ def toggle_plugin():
     activation = plugin_service.set_enabled(g.actor, int(form.tenant_id.data), form.plugin.data, form.enabled.data)
     state = "activé" if activation.enabled else "désactivé"
     flash(f"Plugin « {form.plugin.data} » {state}.", "success")
+    return redirect(url_for("admin.plugins"))
+
+
+def _render_tenants(form: TenantForm | None = None, status: int = 200):
+    return render_template("admin/tenants.html", rows=views.platform_tenants(g.actor), form=form or TenantForm(),
+                           open_form=form is not None), status
+
+
+@bp.route("/departements", methods=["GET"])
+def tenants():
+    return _render_tenants()
+
+
+@bp.route("/departements", methods=["POST"])
+def tenant_create():
+    form = TenantForm()
+    if not form.validate_on_submit():
+        return _render_tenants(form, 422)
+    try:
+        tenant = admin_service.create_tenant_with_admin(g.actor, {
+            "code": form.code.data, "name": form.name.data, "admin_email": form.admin_email.data,
+            "admin_name": form.admin_name.data, "admin_password": form.admin_password.data})
+    except ValidationFailed as exc:
+        for name, messages in error_fields(exc).items():
+            target = getattr(form, name, None)
+            (target.errors if target is not None and hasattr(target, "errors") else form.form_errors).extend(messages)
+        return _render_tenants(form, exc.status)
+    flash(f"Département {tenant.name} ({tenant.code}) créé. Activez maintenant son plugin.", "success")
     return redirect(url_for("admin.plugins"))

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from wtforms.fields.choices import SelectChoice
 
 from asll.services import users
 from asll.web.forms import EmptyForm, LoginForm, TenantChoiceForm
@@ -57,15 +58,16 @@ def logout():
 def choose_tenant():
     tenants = users.tenants_of(current_user.id)
     if current_user.is_platform_admin and not tenants:
-        return redirect(url_for("admin.plugins"))
+        return redirect(url_for("admin.tenants"))
     if len(tenants) == 1 and request.method == "GET":
         session["tenant_id"] = tenants[0].id
         return redirect(url_for("main.dashboard"))
     form = TenantChoiceForm()
-    form.tenant_id.choices = [(t.id, f"{t.name} ({t.code})") for t in tenants]
+    labels = {t.id: f"{t.name} ({t.code})" for t in tenants}
+    form.tenant_id.choices = [SelectChoice(tenant_id, label) for tenant_id, label in labels.items()]
     if form.validate_on_submit():
         session["tenant_id"] = form.tenant_id.data
-        flash(f"Département actif : {dict(form.tenant_id.choices)[form.tenant_id.data]}.", "info")
+        flash(f"Département actif : {labels[form.tenant_id.data]}.", "info")
         return redirect(url_for("main.dashboard"))
     if not tenants:
         flash("Votre compte n'est rattaché à aucun département. Contactez votre administrateur.", "error")

@@ -1,8 +1,27 @@
-"""Flask-WTF forms (CSRF on every form) with French messages."""
+"""Flask-WTF forms (CSRF on every form) with French messages.
+
+Forms whose fields come from marshmallow schemas (transitions, plugin fields, decisions,
+requests) are rendered by :mod:`asll.web.fields` instead, so each rule is written once,
+in the service's schema.
+"""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, SubmitField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+
+from asll.security import MIN_PASSWORD_LENGTH
+
+REQUIRED = "Ce champ est obligatoire."
 
 
 class LoginForm(FlaskForm):
@@ -28,3 +47,53 @@ class PluginToggleForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only its CSRF token (logout, simple actions)."""
+
+
+class SessionForm(FlaskForm):
+    """A new commission session (the secretariat programs it, then builds its agenda)."""
+
+    commission_code = SelectField("Commission", validators=[InputRequired("Choisissez la commission.")])
+    session_date = DateField("Date de la séance", validators=[InputRequired("Indiquez la date de la séance.")],
+                             format="%Y-%m-%d")
+    location = StringField("Lieu", validators=[Optional(), Length(max=200, message="200 caractères au plus.")])
+    submit = SubmitField("Programmer la séance")
+
+
+class AttendanceForm(FlaskForm):
+    members_present = TextAreaField(
+        "Membres présents", validators=[Optional(), Length(max=5000, message="5000 caractères au plus.")],
+        description="Un nom par ligne, avec l'institution représentée ; repris dans le procès-verbal.")
+    submit = SubmitField("Enregistrer les présences")
+
+
+class MemberForm(FlaskForm):
+    """A new user of the tenant with one role (département admin)."""
+
+    full_name = StringField("Nom et prénom", validators=[DataRequired(REQUIRED), Length(max=160)])
+    email = EmailField("Adresse électronique", validators=[DataRequired(REQUIRED),
+                                                           Email("Adresse électronique invalide.")])
+    role = SelectField("Rôle", validators=[InputRequired("Choisissez un rôle.")])
+    organisation_id = SelectField("Organisme de rattachement", validators=[Optional()],
+                                  description="Obligatoire pour un prescripteur ou un travailleur social d'opérateur.")
+    password = PasswordField(
+        "Mot de passe initial", validators=[DataRequired(REQUIRED), Length(
+            min=MIN_PASSWORD_LENGTH, message=f"Le mot de passe doit faire au moins {MIN_PASSWORD_LENGTH} caractères.")],
+        description=f"Au moins {MIN_PASSWORD_LENGTH} caractères ; à transmettre à la personne par un canal sûr.")
+    submit = SubmitField("Créer le compte")
+
+
+class TenantForm(FlaskForm):
+    """A new département and its first administrator (platform admin)."""
+
+    code = StringField("Code INSEE du département", validators=[DataRequired(REQUIRED), Length(max=3)],
+                       description="2 ou 3 chiffres, ou 2A / 2B.")
+    name = StringField("Nom du département", validators=[DataRequired(REQUIRED), Length(max=120)])
+    admin_name = StringField("Nom de l'administrateur départemental", validators=[DataRequired(REQUIRED),
+                                                                                  Length(max=160)])
+    admin_email = EmailField("Adresse électronique de l'administrateur",
+                             validators=[DataRequired(REQUIRED), Email("Adresse électronique invalide.")])
+    admin_password = PasswordField(
+        "Mot de passe initial", validators=[DataRequired(REQUIRED), Length(
+            min=MIN_PASSWORD_LENGTH, message=f"Le mot de passe doit faire au moins {MIN_PASSWORD_LENGTH} caractères.")],
+        description=f"Au moins {MIN_PASSWORD_LENGTH} caractères.")
+    submit = SubmitField("Créer le département")

@@ -1,36 +1,25 @@
-"""The dashboard and the detail pages of a tenant's objects."""
+"""The dashboard, search, and the detail pages of a tenant's objects."""
 
 from __future__ import annotations
 
-import functools
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
 
-from flask import Blueprint, abort, g, redirect, render_template, send_file, url_for
-from flask_login import current_user, login_required
-
-from asll.domain.machine import TRANSITIONS
-from asll.services import audit, cases, documents, households, measures, tenants
+from asll.services import documents, tenants, views
 from asll.services import plugins as plugin_service
+from asll.web.common import arg_text, tenant_required
+from asll.web.forms import EmptyForm
+from asll.web.pages import render_household, render_measure, render_request
 
 bp = Blueprint("main", __name__)
-
-
-def tenant_required(view):
-    """Pages of a tenant need one chosen; a platform admin has none (no access to households)."""
-
-    @functools.wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if g.actor.tenant_id is None:
-            return redirect(url_for("auth.choose_tenant"))
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 @bp.route("/")
 def index():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
+    if current_user.is_platform_admin and g.actor.tenant_id is None:
+        return redirect(url_for("admin.tenants"))
     return redirect(url_for("main.dashboard"))
 
 
@@ -40,38 +29,37 @@ def dashboard():
     tenant_id = g.actor.tenant_id
     return render_template(
         "dashboard.html",
-        counts=cases.counts(g.actor),
+        board=views.dashboard(g.actor),
         measure_types=plugin_service.measure_types(tenant_id).values(),
-        commissions=plugin_service.commissions(tenant_id).values(),
+        commissions=plugin_service.commissions(tenant_id),
         tenant=plugin_service.tenant_info(tenant_id),
     )
+
+
+@bp.route("/recherche")
+@tenant_required
+def search():
+    q = arg_text("q")
+    found = views.search(g.actor, q) if q else None
+    return render_template("search.html", q=q, found=found, types=views.measure_type_labels(g.actor))
 
 
 @bp.route("/menages/<int:household_id>")
 @tenant_required
 def household(household_id: int):
-    household = households.get_household(g.actor, household_id)
-    return render_template("household.html", household=household,
-                           history=audit.history("household", household.id))
+    return render_household(household_id)
 
 
 @bp.route("/demandes/<int:request_id>")
 @tenant_required
 def request_detail(request_id: int):
-    return render_template("request.html", req=cases.get_request(g.actor, request_id))
+    return render_request(request_id)
 
 
 @bp.route("/mesures/<int:measure_id>")
 @tenant_required
 def measure(measure_id: int):
-    measure = cases.get_measure(g.actor, measure_id)
-    return render_template(
-        "measure.html", measure=measure,
-        measure_type=plugin_service.measure_types(g.actor.tenant_id).get(measure.measure_type),
-        timeline=measures.timeline(g.actor, measure.id), obligations=measures.obligations(g.actor, measure.id),
-        actions=measures.allowed_transitions(g.actor, measure), history=audit.history("measure", measure.id),
-        transition_labels={"grant": "Mesure accordée", **{name: t.label for name, t in TRANSITIONS.items()}},
-    )
+    return render_measure(measure_id)
 
 
 @bp.route("/documents/<int:document_id>")
@@ -89,3 +77,19 @@ def organisation(organisation_id: int):
     if organisation is None:
         abort(404)
     return render_template("organisation.html", organisation=organisation)
+
+
+@bp.route("/mes-rappels", methods=["GET", "POST"])
+@tenant_required
+def reminder_preferences():
+    """One's own reminders: one e-mail per reminder, or a daily digest (opt-in)."""
+    from asll.services import reminders
+
+    if request.method == "POST":
+        if not EmptyForm().validate_on_submit():
+            abort(400)
+        chosen = reminders.set_preferences(g.actor, {"daily_digest": request.form.get("daily_digest") == "y"})
+        flash("Vos préférences de rappel sont enregistrées : "
+              + ("un récapitulatif quotidien." if chosen["daily_digest"] else "un courriel par rappel."), "success")
+        return redirect(url_for("main.reminder_preferences"))
+    return render_template("reminder_preferences.html", preferences=reminders.preferences(g.actor))
