@@ -46,6 +46,16 @@ class TenantWorld:
     measure: Measure | None = None
     document: Document | None = None
     session: CommissionSession | None = None
+    export: object | None = None
+
+    def add_export(self):
+        """A pending export job of the tenant's département admin (for the access tests)."""
+        from asll.services import exports
+
+        with tenant_context(self.tenant.id):
+            self.export = exports.request_export(self.actor(Role.DEPT_ADMIN), {"dataset": "measures"},
+                                                 send_to_worker=False)
+        return self.export
 
     def add_document(self) -> Document:
         """An attachment on the tenant's request (for the access tests)."""

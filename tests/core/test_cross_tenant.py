@@ -14,6 +14,7 @@ PARAMETER_OBJECTS = {
     "organisation_id": lambda w: w.orgs[next(iter(w.orgs))].id,
     "document_id": lambda w: w.document.id,
     "session_id": lambda w: w.session.id,
+    "export_id": lambda w: w.export.id,
 }
 
 # Routes whose parameter is not an object of a tenant: a signed link that names its own
@@ -39,6 +40,7 @@ def test_every_object_route_is_known(app):
 def test_objects_of_another_tenant_answer_404(world, client, app, role):
     with app.app_context():
         world.orne.add_document()
+        world.orne.add_export()
     login(client, world.loire.users[role].email, world.password)
     page = client.get("/tableau-de-bord").get_data(as_text=True)
     token = csrf_token(page)

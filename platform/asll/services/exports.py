@@ -1,0 +1,1157 @@
+"""Exports of what a user may see, and yearly activity reports, produced by a Celery worker.
+
+A user asks for an export (dataset, filters, columns, format, pseudonymised or not): the
+job row stores *who* asked (user id, tenant id) and *what* (validated filters and columns),
+never a visibility. The worker rebuilds the user's :class:`Actor` from their memberships
+at run time and selects rows through the same criteria as every list of the platform
+(:mod:`asll.services.access`), so filters can only narrow what the user sees.
+
+Rows are streamed (``yield_per``: a server-side cursor on PostgreSQL) into the file
+(CSV: UTF-8 with BOM and ``;`` as French spreadsheets expect; XLSX: openpyxl's
+write-only mode), so memory stays flat whatever the size. Progress is written to the job
+row on a separate connection while the rows stream. The file is kept under
+``<EXPORT_PATH>/<tenant>/<uuid>.<ext>`` for ``EXPORT_RETENTION_HOURS`` (default 72 h),
+the user is told by email, and a download checks the user's rights again (owner, still a
+member, not fewer roles or organisations than when the file was produced). Asking,
+producing, downloading and expiring are audited.
+
+The pseudonymised variant, for statistics partners, has no name, address, birth date or
+free text; households, measures and requests are designated by stable pseudonyms: an
+HMAC-SHA256 of the object's id with a secret of the tenant (``export_secret`` table), so
+the same household keeps the same pseudonym across exports without being identifiable.
+Plugin columns (``asll_export_columns``) are left out of it unless they declare
+``personal = False``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from email.message import EmailMessage
+from email.utils import make_msgid
+from enum import Enum
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask import current_app, render_template
+from marshmallow import fields, validate
+from sqlalchemy import orm
+
+from asll.domain.calendar import today
+from asll.domain.machine import END_REASONS
+from asll.extensions import db
+from asll.models import (
+    CommissionSession,
+    Decision,
+    DecisionOutcome,
+    Household,
+    HouseholdMember,
+    HousingStatus,
+    Measure,
+    MeasureStatus,
+    Organisation,
+    OrganisationKind,
+    Request,
+    RequestStatus,
+    User,
+)
+from asll.models.base import utcnow
+from asll.models.exports import ExportJob, ExportKind, ExportSecret, ExportStatus
+from asll.plugins.contract import MEASURE_KIND_LABELS, MeasureKind, StatTable
+from asll.services import audit, statistics
+from asll.services import plugins as plugin_service
+from asll.services.access import household_criteria, measure_criteria, request_criteria
+from asll.services.actor import Actor
+from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from asll.services.schemas import FrenchSchema
+from asll.services.validation import load
+
+TASK_NAME = "asll.exports.run"
+JOB_PATH = "/rapports/exports/{id}"
+DEFAULT_RETENTION_HOURS = 72
+PROGRESS_EVERY_ROWS = 2000
+PROGRESS_EVERY_SECONDS = 1.0
+YIELD_PER = 2000
+FORMATS = {"csv": "CSV (séparateur point-virgule, UTF-8)", "xlsx": "Classeur Excel (XLSX)"}
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+_STORAGE_KEY = re.compile(r"^(\d+)/([0-9a-f]{32})\.(csv|xlsx|pdf)$")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ExportExpired(ServiceError):
+    status = 410
+
+    def __init__(self):
+        super().__init__("Ce fichier a expiré et a été supprimé : relancez l'export.", "export_expire")
+
+
+# -- columns --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ColumnDef:
+    """An export column: ``value(row)`` reads a streamed row.
+
+    ``personal`` columns are left out of pseudonymised exports; ``pseudonym`` names the
+    object whose id (``row.<pseudonym>_id``) replaces the value there.
+    """
+
+    key: str
+    label: str
+    value: Callable[[Any], Any]
+    personal: bool = False
+    pseudonym: str | None = None
+    pseudonym_id: str = ""
+    pseudonym_label: str = ""
+    plugin: str = ""
+    default: bool = True
+
+
+def _attr(name: str) -> Callable[[Any], Any]:
+    return lambda row: getattr(row, name)
+
+
+def _label(name: str, labels: dict) -> Callable[[Any], Any]:
+    def read(row):
+        value = getattr(row, name)
+        if value is None or value == "":
+            return None
+        return labels.get(value, value.label if hasattr(value, "label") else value)
+    return read
+
+
+def age_bracket(birth_date: date | None, on: date | None = None) -> str | None:
+    """The reference person's age bracket (as the statistics count it), never the birth date."""
+    if birth_date is None:
+        return None
+    age = (on or today()).year - birth_date.year
+    for limit, label in zip((25, 40, 60), statistics.AGE_BRACKETS, strict=False):
+        if age < limit:
+            return label
+    return statistics.AGE_BRACKETS[3]
+
+
+def _household_columns() -> list[ColumnDef]:
+    return [
+        ColumnDef("household_reference", "Référence du ménage", _attr("household_reference"),
+                  pseudonym="household", pseudonym_id="household_id", pseudonym_label="Pseudonyme du ménage"),
+        ColumnDef("last_name", "Nom", _attr("last_name"), personal=True),
+        ColumnDef("first_name", "Prénom", _attr("first_name"), personal=True),
+        ColumnDef("birth_date", "Date de naissance", _attr("birth_date"), personal=True, default=False),
+        ColumnDef("age_bracket", "Tranche d'âge", lambda row: age_bracket(row.birth_date)),
+        ColumnDef("address", "Adresse", _attr("address"), personal=True, default=False),
+        ColumnDef("postcode", "Code postal", _attr("postcode"), personal=True, default=False),
+        ColumnDef("city", "Commune", _attr("city"), personal=True),
+        ColumnDef("sector", "Secteur", _attr("sector")),
+        ColumnDef("housing_status", "Statut d'occupation", _label("housing_status", {})),
+        ColumnDef("resources_kind", "Nature des ressources", _attr("resources_kind")),
+        ColumnDef("monthly_resources", "Ressources mensuelles (€)", _attr("monthly_resources"), default=False),
+        ColumnDef("family_situation", "Situation familiale", _attr("family_situation"), default=False),
+    ]
+
+
+def _measure_columns(types: dict) -> list[ColumnDef]:
+    return [
+        ColumnDef("reference", "Référence de la mesure", _attr("reference"), pseudonym="measure",
+                  pseudonym_id="id", pseudonym_label="Pseudonyme de la mesure"),
+        *_household_columns(),
+        ColumnDef("measure_type", "Type de mesure", lambda r: types[r.measure_type].label
+                  if r.measure_type in types else r.measure_type),
+        ColumnDef("kind", "Nature", _label("kind", MEASURE_KIND_LABELS)),
+        ColumnDef("status", "État", _label("status", {})),
+        ColumnDef("operator", "Opérateur", _attr("operator_name")),
+        ColumnDef("decision_date", "Date de décision", _attr("decision_date")),
+        ColumnDef("granted_months", "Durée accordée (mois)", _attr("granted_months")),
+        ColumnDef("start_date", "Date de début", _attr("start_date")),
+        ColumnDef("planned_end_date", "Fin prévue", _attr("planned_end_date")),
+        ColumnDef("end_date", "Date de fin", _attr("end_date")),
+        ColumnDef("end_reason", "Motif de fin", _label("end_reason", END_REASONS)),
+        ColumnDef("prolongation_count", "Nombre de prolongations", _attr("prolongation_count")),
+        ColumnDef("prolonged_months", "Mois de prolongation", _attr("prolonged_months"), default=False),
+        ColumnDef("reinforced", "Suivi renforcé", _attr("reinforced"), default=False),
+        ColumnDef("bilan_date", "Date du bilan", _attr("bilan_date"), default=False),
+        ColumnDef("request_reference", "Référence de la demande", _attr("request_reference"), pseudonym="request",
+                  pseudonym_id="request_id", pseudonym_label="Pseudonyme de la demande", default=False),
+        ColumnDef("origin", "Origine de la demande", _attr("origin")),
+        ColumnDef("prescriber", "Service instructeur", _attr("prescriber_name")),
+    ]
+
+
+def _request_columns(types: dict, commissions: dict) -> list[ColumnDef]:
+    return [
+        ColumnDef("reference", "Référence de la demande", _attr("reference"), pseudonym="request",
+                  pseudonym_id="id", pseudonym_label="Pseudonyme de la demande"),
+        *_household_columns(),
+        ColumnDef("measure_type", "Type de mesure demandé", lambda r: types[r.measure_type].label
+                  if r.measure_type in types else r.measure_type),
+        ColumnDef("status", "État", _label("status", {})),
+        ColumnDef("origin", "Origine de la demande", _attr("origin")),
+        ColumnDef("prescriber", "Service instructeur", _attr("prescriber_name")),
+        ColumnDef("commission", "Instance", lambda r: commissions[r.commission_code].label
+                  if r.commission_code in commissions else r.commission_code),
+        ColumnDef("created_on", "Date de création", lambda r: _as_date(r.created_at)),
+        ColumnDef("submitted_on", "Date de dépôt", lambda r: _as_date(r.submitted_at)),
+        ColumnDef("consent_date", "Date du consentement", _attr("consent_date"), default=False),
+    ]
+
+
+def _decision_columns(types: dict, commissions: dict) -> list[ColumnDef]:
+    return [
+        ColumnDef("request_reference", "Référence de la demande", _attr("request_reference"), pseudonym="request",
+                  pseudonym_id="request_id", pseudonym_label="Pseudonyme de la demande"),
+        ColumnDef("household_reference", "Référence du ménage", _attr("household_reference"),
+                  pseudonym="household", pseudonym_id="household_id", pseudonym_label="Pseudonyme du ménage"),
+        ColumnDef("last_name", "Nom", _attr("last_name"), personal=True),
+        ColumnDef("first_name", "Prénom", _attr("first_name"), personal=True),
+        ColumnDef("sector", "Secteur", _attr("sector")),
+        ColumnDef("commission", "Instance", lambda r: commissions[r.commission_code].label
+                  if r.commission_code in commissions else r.commission_code),
+        ColumnDef("session_date", "Date de séance", _attr("session_date")),
+        ColumnDef("decision_date", "Date de décision", _attr("decision_date")),
+        ColumnDef("outcome", "Décision", _label("outcome", {})),
+        ColumnDef("measure_type", "Type de mesure", lambda r: types[r.measure_type].label
+                  if r.measure_type in types else r.measure_type),
+        ColumnDef("duration_months", "Durée accordée (mois)", _attr("duration_months")),
+        ColumnDef("operator", "Opérateur désigné", _attr("operator_name")),
+        ColumnDef("reason", "Motif", _attr("reason"), personal=True),
+        ColumnDef("redirected_to", "Réorientation", _attr("redirected_to")),
+    ]
+
+
+def _household_dataset_columns() -> list[ColumnDef]:
+    return [
+        *_household_columns(),
+        ColumnDef("members", "Nombre de personnes", _attr("members_count")),
+        ColumnDef("created_on", "Date de création", lambda r: _as_date(r.created_at)),
+    ]
+
+
+def _plugin_columns(tenant_id: int) -> list[ColumnDef]:
+    columns = []
+    for plugin, column in plugin_service.collect(tenant_id, "asll_export_columns"):
+        value = column.value
+
+        def read(row, value=value):
+            return value(row.Measure)
+
+        key = column.key if column.key.startswith(f"{plugin}.") else f"{plugin}.{column.key}"
+        columns.append(ColumnDef(key, column.label, read, personal=getattr(column, "personal", True),
+                                 plugin=plugin))
+    return columns
+
+
+DATASETS = {
+    "measures": "Mesures",
+    "requests": "Demandes",
+    "households": "Ménages",
+    "decisions": "Décisions de commission",
+}
+
+
+def columns_for(tenant_id: int, dataset: str) -> list[ColumnDef]:
+    """Every column the dataset offers in the tenant (core first, then the plugins')."""
+    types = plugin_service.measure_types(tenant_id)
+    commissions = plugin_service.commissions(tenant_id)
+    if dataset == "measures":
+        return _measure_columns(types) + _plugin_columns(tenant_id)
+    if dataset == "requests":
+        return _request_columns(types, commissions)
+    if dataset == "households":
+        return _household_dataset_columns()
+    if dataset == "decisions":
+        return _decision_columns(types, commissions)
+    raise ValidationFailed({"dataset": ["Jeu de données inconnu."]})
+
+
+def _as_date(value) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    return value
+
+
+# -- the request ----------------------------------------------------------------------
+class FiltersSchema(FrenchSchema):
+    date_from = fields.Date(load_default=None, error_messages={"invalid": "Date invalide (AAAA-MM-JJ)."})
+    date_to = fields.Date(load_default=None, error_messages={"invalid": "Date invalide (AAAA-MM-JJ)."})
+    measure_type = fields.String(load_default=None, validate=validate.Length(max=64))
+    kind = fields.String(load_default=None, validate=validate.OneOf(
+        [k.value for k in MeasureKind], error="Nature de mesure inconnue."))
+    status = fields.String(load_default=None, validate=validate.Length(max=32))
+    operator_id = fields.Integer(load_default=None, error_messages={"invalid": "Nombre entier attendu."})
+    sector = fields.String(load_default=None, validate=validate.Length(max=120))
+
+    @ma.validates_schema
+    def _dates(self, data, **kwargs):
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            raise ma.ValidationError("La date de fin précède la date de début.", "date_to")
+
+
+class ExportRequestSchema(FrenchSchema):
+    dataset = fields.String(required=True, validate=validate.OneOf(list(DATASETS), error="Jeu de données inconnu."),
+                            error_messages={"required": "Choisissez les données à exporter."})
+    file_format = fields.String(load_default="csv", validate=validate.OneOf(list(FORMATS), error="Format inconnu."))
+    pseudonymised = fields.Boolean(load_default=False)
+    columns = fields.List(fields.String(validate=validate.Length(max=120)), load_default=None)
+    filters = fields.Nested(FiltersSchema, load_default=dict)
+
+
+STATUS_VALUES = {
+    "measures": {s.value for s in MeasureStatus},
+    "requests": {s.value for s in RequestStatus},
+    "decisions": {o.value for o in DecisionOutcome},
+    "households": set(),
+}
+
+
+def _require_member(actor: Actor) -> None:
+    if actor.tenant_id is None or not actor.roles:
+        raise PermissionDenied("Les exports sont réservés aux membres d'un département.")
+
+
+def _clean_filters(actor: Actor, dataset: str, filters: dict) -> dict:
+    """Filters as JSON, unknown codes refused (they only ever narrow the user's visibility)."""
+    errors = {}
+    if filters.get("measure_type") and filters["measure_type"] not in plugin_service.measure_types(actor.tenant_id):
+        errors["measure_type"] = ["Type de mesure inconnu dans ce département."]
+    if filters.get("status") and filters["status"] not in STATUS_VALUES[dataset]:
+        errors["status"] = ["État inconnu pour ces données."]
+    if filters.get("operator_id") is not None:
+        operator = db.session.scalar(sa.select(Organisation).where(
+            Organisation.id == filters["operator_id"], Organisation.tenant_id == actor.tenant_id))
+        if operator is None or operator.kind is not OrganisationKind.OPERATOR:
+            errors["operator_id"] = ["Opérateur introuvable dans ce département."]
+    if errors:
+        raise ValidationFailed({"filters": errors})
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in filters.items() if v not in (None, "")}
+
+
+def request_export(actor: Actor, data: dict, *, send_to_worker: bool = True) -> ExportJob:
+    """Record an export request and hand it to a worker (after the commit).
+
+    ``send_to_worker=False`` leaves it pending for the caller to run (the command line)."""
+    _require_member(actor)
+    loaded = load(ExportRequestSchema(), data)
+    dataset = loaded["dataset"]
+    available = {c.key: c for c in columns_for(actor.tenant_id, dataset)}
+    wanted = loaded["columns"] if loaded["columns"] is not None else [k for k, c in available.items() if c.default]
+    unknown = [key for key in wanted if key not in available]
+    if unknown:
+        raise ValidationFailed({"columns": [f"Colonne(s) inconnue(s) : {', '.join(unknown)}."]})
+    if loaded["pseudonymised"]:
+        wanted = [key for key in wanted if not available[key].personal]
+    wanted = list(dict.fromkeys(wanted))
+    if not wanted:
+        raise ValidationFailed({"columns": ["Choisissez au moins une colonne (non nominative pour un export "
+                                            "pseudonymisé)."]})
+    filters = _clean_filters(actor, dataset, loaded["filters"])
+    job = ExportJob(user_id=actor.user_id, tenant_id=actor.tenant_id, kind=ExportKind.EXPORT, dataset=dataset,
+                    file_format=loaded["file_format"], pseudonymised=loaded["pseudonymised"], columns=wanted,
+                    filters=filters)
+    db.session.add(job)
+    db.session.flush()
+    audit.record(actor, "export.request", object_type="export_job", object_id=job.id,
+                 changes={"dataset": dataset, "format": job.file_format, "pseudonymised": job.pseudonymised,
+                          "columns": wanted, "filters": filters})
+    db.session.commit()
+    if send_to_worker:
+        dispatch(job)
+    return job
+
+
+def request_annual_report(actor: Actor, year) -> ExportJob:
+    """Ask for the yearly activity report (XLSX + PDF) of the actor's tenant."""
+    statistics.require_statistics_role(actor)
+    year = statistics.check_year(year)
+    job = ExportJob(user_id=actor.user_id, tenant_id=actor.tenant_id, kind=ExportKind.ANNUAL_REPORT,
+                    dataset="statistics", file_format="xlsx+pdf", year=year, columns=[], filters={})
+    db.session.add(job)
+    db.session.flush()
+    audit.record(actor, "report.request", object_type="export_job", object_id=job.id, changes={"year": year})
+    db.session.commit()
+    dispatch(job)
+    return job
+
+
+def dispatch(job: ExportJob) -> None:
+    """Send the job to the worker; called after the commit so the worker finds the row."""
+    celery_app = current_app.extensions["celery"]
+    celery_app.tasks[TASK_NAME].apply_async(kwargs={"export_id": job.id, "tenant_id": job.tenant_id})
+
+
+# -- reading jobs -----------------------------------------------------------------------
+def _own_job(actor: Actor, export_id: int) -> ExportJob:
+    """The actor's own job in the current tenant; anyone else's is "not found"."""
+    if actor.tenant_id is None or actor.user_id is None:
+        raise NotFound("Export introuvable.")
+    job = db.session.scalar(sa.select(ExportJob).where(
+        ExportJob.id == export_id, ExportJob.tenant_id == actor.tenant_id, ExportJob.user_id == actor.user_id))
+    if job is None:
+        raise NotFound("Export introuvable.")
+    return job
+
+
+def get_job(actor: Actor, export_id: int) -> ExportJob:
+    return _own_job(actor, export_id)
+
+
+def list_jobs(actor: Actor, limit: int = 50) -> list[ExportJob]:
+    if actor.tenant_id is None or actor.user_id is None:
+        return []
+    return list(db.session.scalars(sa.select(ExportJob).where(
+        ExportJob.tenant_id == actor.tenant_id, ExportJob.user_id == actor.user_id)
+        .order_by(ExportJob.id.desc()).limit(limit)))
+
+
+def job_status(job: ExportJob) -> dict:
+    """What the progress page shows (and its JSON poll returns)."""
+    total = job.progress_total or 0
+    done = min(job.progress_done or 0, total) if total else (job.progress_done or 0)
+    return {
+        "id": job.id,
+        "status": job.status.value,
+        "status_label": job.status.label,
+        "done": done,
+        "total": total,
+        "percent": int(done * 100 / total) if total else (100 if job.status is ExportStatus.DONE else 0),
+        "rows": job.row_count,
+        "files": sorted(job.files or {}),
+        "error": job.error or "",
+        "finished": job.status in (ExportStatus.DONE, ExportStatus.FAILED, ExportStatus.EXPIRED),
+    }
+
+
+def _scope_of(actor: Actor) -> dict:
+    return {"roles": sorted(r.value for r in actor.roles), "organisation_ids": sorted(actor.organisation_ids)}
+
+
+def _scope_still_held(actor: Actor, scope: dict) -> bool:
+    """Visibility only grows with roles and organisations (criteria are ORs of them)."""
+    roles = {r.value for r in actor.roles}
+    return set(scope.get("roles", ())) <= roles and set(scope.get("organisation_ids", ())) <= set(
+        actor.organisation_ids)
+
+
+def open_file(actor: Actor, export_id: int, fmt: str | None = None) -> tuple[ExportJob, Path, str, str]:
+    """The file of a finished job for download: (job, path, download name, content type).
+
+    Rights are checked again: the job is the actor's own in the current tenant, the actor is
+    still a member with at least the roles and organisations the file was produced with,
+    and, for a yearly report, may still read statistics. The download is audited.
+    """
+    _require_member(actor)
+    job = _own_job(actor, export_id)
+    if job.status is ExportStatus.EXPIRED or (job.expires_at and _aware(job.expires_at) <= utcnow()):
+        raise ExportExpired()
+    if job.status is not ExportStatus.DONE:
+        raise ServiceError("Le fichier n'est pas encore prêt.", "export_non_pret")
+    if job.kind is ExportKind.ANNUAL_REPORT:
+        statistics.require_statistics_role(actor)
+    if not _scope_still_held(actor, job.scope or {}):
+        raise PermissionDenied("Vos droits ont changé depuis la production de ce fichier : relancez l'export.")
+    files = job.files or {}
+    fmt = fmt or next(iter(sorted(files)), None)
+    entry = files.get(fmt or "")
+    if entry is None:
+        raise NotFound("Fichier introuvable pour cet export.")
+    path = _storage_path(job.tenant_id, entry["key"])
+    if not path.is_file():
+        raise NotFound("Le fichier de cet export est introuvable.", "fichier_absent")
+    audit.record(actor, "export.download", object_type="export_job", object_id=job.id,
+                 changes={"format": fmt, "rows": job.row_count, "sha256": entry.get("sha256")})
+    db.session.commit()
+    return job, path, entry["filename"], CONTENT_TYPES[fmt]
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# -- storage ----------------------------------------------------------------------------
+def export_root() -> Path:
+    return Path(current_app.config["EXPORT_PATH"]).resolve()
+
+
+def _storage_path(tenant_id: int, key: str) -> Path:
+    match = _STORAGE_KEY.match(key or "")
+    if match is None or int(match.group(1)) != tenant_id:
+        raise NotFound("Le fichier de cet export est introuvable.", "fichier_absent")
+    return export_root() / match.group(1) / f"{match.group(2)}.{match.group(3)}"
+
+
+def _new_storage(tenant_id: int, fmt: str) -> tuple[str, Path]:
+    key = f"{tenant_id}/{uuid.uuid4().hex}.{fmt}"
+    path = _storage_path(tenant_id, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return key, path
+
+
+def _file_entry(key: str, path: Path, filename: str) -> dict:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return {"key": key, "filename": filename, "size": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def retention() -> timedelta:
+    return timedelta(hours=float(current_app.config.get("EXPORT_RETENTION_HOURS", DEFAULT_RETENTION_HOURS)))
+
+
+# -- pseudonyms -------------------------------------------------------------------------
+def tenant_secret(tenant_id: int) -> bytes:
+    """The tenant's pseudonym key, created on first use (the unique constraint settles a race)."""
+    row = db.session.scalar(sa.select(ExportSecret).where(ExportSecret.tenant_id == tenant_id))
+    if row is None:
+        try:
+            with db.session.begin_nested():
+                row = ExportSecret(tenant_id=tenant_id, secret=secrets.token_hex(32))
+                db.session.add(row)
+        except sa.exc.IntegrityError:
+            row = db.session.scalar(sa.select(ExportSecret).where(ExportSecret.tenant_id == tenant_id))
+    return bytes.fromhex(row.secret)
+
+
+def pseudonym(secret: bytes, kind: str, object_id: int | None) -> str | None:
+    """A stable, non-reversible designation of an object for statistics partners."""
+    if object_id is None:
+        return None
+    digest = hmac.new(secret, f"{kind}:{object_id}".encode(), hashlib.sha256).hexdigest()
+    return f"{kind[0].upper()}-{digest[:16]}"
+
+
+# -- the rows -------------------------------------------------------------------------
+def _reference_member(tenant_id: int):
+    """The household's reference person: the lowest id among the members flagged as such.
+
+    A grouped subquery joined once (not a correlated subquery per row), so the planner
+    hashes it: a correlated lookup in the join condition made 100,000 rows quadratic.
+    """
+    member = orm.aliased(HouseholdMember, name="reference_member")
+    first = (sa.select(HouseholdMember.household_id.label("household_id"),
+                       sa.func.min(HouseholdMember.id).label("member_id"))
+             .where(HouseholdMember.tenant_id == tenant_id, HouseholdMember.is_reference)
+             .group_by(HouseholdMember.household_id).subquery("reference_person"))
+    return member, first
+
+
+def _household_fields(member):
+    return (
+        Household.id.label("household_id"), Household.reference.label("household_reference"),
+        member.last_name.label("last_name"), member.first_name.label("first_name"),
+        member.birth_date.label("birth_date"), Household.address, Household.postcode, Household.city,
+        Household.sector, Household.housing_status, Household.resources_kind, Household.monthly_resources,
+        Household.family_situation,
+    )
+
+
+def _date_filter(filters: dict, key: str):
+    return date.fromisoformat(filters[key]) if filters.get(key) else None
+
+
+def _statement(actor: Actor, dataset: str, filters: dict, with_entity: bool):
+    """The SELECT of a dataset for ``actor``: the access criteria AND the filters, in id order."""
+    tenant_id = actor.tenant_id
+    member, first = _reference_member(tenant_id)
+    date_from, date_to = _date_filter(filters, "date_from"), _date_filter(filters, "date_to")
+    sector = filters.get("sector")
+    if dataset == "measures":
+        operator = orm.aliased(Organisation, name="operator_org")
+        prescriber = orm.aliased(Organisation, name="prescriber_org")
+        entities = (Measure, Household, Request) if with_entity else ()
+        statement = (
+            sa.select(*entities, Measure.id, Measure.reference, Measure.measure_type, Measure.kind, Measure.status,
+                      Measure.decision_date, Measure.granted_months, Measure.start_date, Measure.planned_end_date,
+                      Measure.end_date, Measure.end_reason, Measure.prolongation_count, Measure.prolonged_months,
+                      Measure.reinforced, Measure.bilan_date, *_household_fields(member),
+                      operator.name.label("operator_name"), Request.id.label("request_id"),
+                      Request.reference.label("request_reference"), Request.origin,
+                      prescriber.name.label("prescriber_name"))
+            .select_from(Measure)
+            .join(Household, Household.id == Measure.household_id)
+            .outerjoin(first, first.c.household_id == Household.id)
+            .outerjoin(member, member.id == first.c.member_id)
+            .outerjoin(operator, operator.id == Measure.operator_id)
+            .outerjoin(Request, Request.id == Measure.request_id)
+            .outerjoin(prescriber, prescriber.id == Request.prescriber_organisation_id)
+            .where(Measure.tenant_id == tenant_id, measure_criteria(actor))
+            .order_by(Measure.id)
+        )
+        if with_entity:
+            # Plugins read the measure with its household and request; the diagnostic stays unloaded.
+            statement = statement.options(orm.contains_eager(Measure.household), orm.contains_eager(Measure.request),
+                                          orm.defer(Request.diagnostic))
+        if date_from:  # ran during the period (not ended before it)
+            statement = statement.where(sa.or_(Measure.end_date.is_(None), Measure.end_date >= date_from))
+        if date_to:
+            statement = statement.where(sa.or_(Measure.start_date <= date_to,
+                                               sa.and_(Measure.start_date.is_(None), Measure.decision_date <= date_to)))
+        for key in ("measure_type", "kind", "status"):
+            if filters.get(key):
+                statement = statement.where(getattr(Measure, key) == filters[key])
+        if filters.get("operator_id") is not None:
+            statement = statement.where(Measure.operator_id == filters["operator_id"])
+    elif dataset == "requests":
+        prescriber = orm.aliased(Organisation, name="prescriber_org")
+        statement = (
+            sa.select(Request.id, Request.reference, Request.measure_type, Request.status, Request.origin,
+                      Request.commission_code, Request.created_at, Request.submitted_at, Request.consent_date,
+                      *_household_fields(member), prescriber.name.label("prescriber_name"))
+            .select_from(Request)
+            .join(Household, Household.id == Request.household_id)
+            .outerjoin(first, first.c.household_id == Household.id)
+            .outerjoin(member, member.id == first.c.member_id)
+            .outerjoin(prescriber, prescriber.id == Request.prescriber_organisation_id)
+            .where(Request.tenant_id == tenant_id, request_criteria(actor))
+            .order_by(Request.id)
+        )
+        if date_from:
+            statement = statement.where(Request.created_at >= datetime.combine(date_from, datetime.min.time()))
+        if date_to:
+            statement = statement.where(Request.created_at < datetime.combine(date_to + timedelta(days=1),
+                                                                               datetime.min.time()))
+        for key in ("measure_type", "status"):
+            if filters.get(key):
+                statement = statement.where(getattr(Request, key) == filters[key])
+        if filters.get("operator_id") is not None:
+            statement = statement.where(Request.id.in_(sa.select(Measure.request_id).where(
+                Measure.operator_id == filters["operator_id"])))
+    elif dataset == "households":
+        members_count = (sa.select(sa.func.count(HouseholdMember.id))
+                         .where(HouseholdMember.household_id == Household.id)
+                         .correlate(Household).scalar_subquery())
+        statement = (
+            sa.select(*_household_fields(member), Household.created_at, members_count.label("members_count"))
+            .select_from(Household)
+            .outerjoin(first, first.c.household_id == Household.id)
+            .outerjoin(member, member.id == first.c.member_id)
+            .where(Household.tenant_id == tenant_id, household_criteria(actor))
+            .order_by(Household.id)
+        )
+        if date_from:
+            statement = statement.where(Household.created_at >= datetime.combine(date_from, datetime.min.time()))
+        if date_to:
+            statement = statement.where(Household.created_at < datetime.combine(date_to + timedelta(days=1),
+                                                                                 datetime.min.time()))
+        if filters.get("measure_type") or filters.get("operator_id") is not None:
+            measures = sa.select(Measure.household_id)
+            if filters.get("measure_type"):
+                measures = measures.where(Measure.measure_type == filters["measure_type"])
+            if filters.get("operator_id") is not None:
+                measures = measures.where(Measure.operator_id == filters["operator_id"])
+            statement = statement.where(Household.id.in_(measures))
+    elif dataset == "decisions":
+        operator = orm.aliased(Organisation, name="operator_org")
+        statement = (
+            sa.select(Decision.id, Decision.decision_date, Decision.outcome, Decision.measure_type,
+                      Decision.duration_months, Decision.reason, Decision.redirected_to,
+                      Request.id.label("request_id"), Request.reference.label("request_reference"),
+                      Request.commission_code, Household.id.label("household_id"),
+                      Household.reference.label("household_reference"), member.last_name.label("last_name"),
+                      member.first_name.label("first_name"), Household.sector,
+                      operator.name.label("operator_name"), CommissionSession.session_date)
+            .select_from(Decision)
+            .join(Request, Request.id == Decision.request_id)
+            .join(Household, Household.id == Request.household_id)
+            .outerjoin(first, first.c.household_id == Household.id)
+            .outerjoin(member, member.id == first.c.member_id)
+            .outerjoin(operator, operator.id == Decision.operator_id)
+            .outerjoin(CommissionSession, CommissionSession.id == Decision.session_id)
+            .where(Decision.tenant_id == tenant_id,
+                   Decision.request_id.in_(sa.select(Request.id).where(request_criteria(actor))))
+            .order_by(Decision.id)
+        )
+        if date_from:
+            statement = statement.where(Decision.decision_date >= date_from)
+        if date_to:
+            statement = statement.where(Decision.decision_date <= date_to)
+        if filters.get("measure_type"):
+            statement = statement.where(Decision.measure_type == filters["measure_type"])
+        if filters.get("status"):
+            statement = statement.where(Decision.outcome == filters["status"])
+        if filters.get("operator_id") is not None:
+            statement = statement.where(Decision.operator_id == filters["operator_id"])
+    else:
+        raise ValidationFailed({"dataset": ["Jeu de données inconnu."]})
+    if sector:
+        statement = statement.where(Household.sector == sector)
+    return statement
+
+
+@dataclass
+class ExportPlan:
+    """What a run writes: the header, and how to turn a streamed row into values."""
+
+    columns: list[ColumnDef]
+    pseudonymised: bool
+    secret: bytes | None = None
+    header: list[str] = field(init=False)
+
+    def __post_init__(self):
+        self.header = [c.pseudonym_label if self.pseudonymised and c.pseudonym else c.label for c in self.columns]
+
+    def values(self, row) -> list:
+        out = []
+        for column in self.columns:
+            if self.pseudonymised and column.pseudonym:
+                out.append(pseudonym(self.secret, column.pseudonym, getattr(row, column.pseudonym_id)))
+            else:
+                out.append(column.value(row))
+        return out
+
+
+def plan_for(actor: Actor, dataset: str, keys: list[str], pseudonymised: bool) -> ExportPlan:
+    available = {c.key: c for c in columns_for(actor.tenant_id, dataset)}
+    columns = [available[k] for k in keys if k in available and not (pseudonymised and available[k].personal)]
+    if not columns:
+        raise ValidationFailed({"columns": ["Aucune colonne exportable."]})
+    secret = tenant_secret(actor.tenant_id) if pseudonymised else None
+    return ExportPlan(columns, pseudonymised, secret)
+
+
+def count_rows(actor: Actor, dataset: str, filters: dict) -> int:
+    inner = _statement(actor, dataset, filters, with_entity=False).order_by(None).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(inner)) or 0
+
+
+def stream_rows(actor: Actor, dataset: str, filters: dict, plan: ExportPlan) -> Iterator[list]:
+    """The export's rows, streamed from the database in batches (never all in memory)."""
+    with_entity = any(c.plugin for c in plan.columns)
+    statement = _statement(actor, dataset, filters, with_entity).execution_options(yield_per=YIELD_PER)
+    result = db.session.execute(statement)
+    try:
+        for row in result:
+            yield plan.values(row)
+    finally:
+        result.close()
+
+
+# -- writers ------------------------------------------------------------------------------
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, datetime):
+        return _local(value).strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, float | Decimal):
+        return format(value, "f").replace(".", ",") if isinstance(value, Decimal) else str(value).replace(".", ",")
+    if isinstance(value, Enum):
+        value = value.value
+    text = str(value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text  # never let a spreadsheet evaluate a value as a formula
+    return text
+
+
+def _local(value: datetime) -> datetime:
+    """A naive French wall-clock time (spreadsheets know no time zones)."""
+    return value.astimezone(_paris()).replace(tzinfo=None) if value.tzinfo else value
+
+
+def csv_cell(value) -> str:
+    """How a value is written in a CSV export (French dates, decimal comma, no formulas)."""
+    return _csv_cell(value)
+
+
+def write_csv(path: Path, header: list[str], rows: Iterable[list], progress: Callable[[int], None]) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([_csv_cell(v) for v in row])
+            count += 1
+            progress(count)
+    return count
+
+
+def _xlsx_value(sheet, value):
+    from openpyxl.cell import WriteOnlyCell
+
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, datetime):
+        value = _local(value)
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "DD/MM/YYYY HH:MM"
+        return cell
+    if isinstance(value, date):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "DD/MM/YYYY"
+        return cell
+    if isinstance(value, Enum):
+        value = value.value
+    if not isinstance(value, int | float | Decimal | str):
+        value = str(value)  # e.g. a list a plugin's column returns
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"  # a text cell, never a formula
+        return cell
+    return value
+
+
+def write_xlsx(path: Path, sheet_title: str, header: list[str], rows: Iterable[list],
+               progress: Callable[[int], None]) -> int:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(_sheet_name(sheet_title, set()))
+    bold = Font(bold=True)
+    header_cells = []
+    for label in header:
+        cell = WriteOnlyCell(sheet, value=label)
+        cell.font = bold
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    count = 0
+    for row in rows:
+        sheet.append([_xlsx_value(sheet, v) for v in row])
+        count += 1
+        progress(count)
+    workbook.save(path)
+    return count
+
+
+def _sheet_name(title: str, used: set[str]) -> str:
+    name = re.sub(r"[\[\]:*?/\\]", " ", title).strip()[:31] or "Feuille"
+    base, number = name, 2
+    while name.lower() in used:
+        suffix = f" ({number})"
+        name = base[: 31 - len(suffix)] + suffix
+        number += 1
+    used.add(name.lower())
+    return name
+
+
+# -- running a job (in the worker) --------------------------------------------------------
+class _Progress:
+    """Writes the job's progress on its own connection, so the streaming read is not disturbed."""
+
+    def __init__(self, job: ExportJob, total: int):
+        self.job_id, self.tenant_id, self.total = job.id, job.tenant_id, total
+        self.last_rows, self.last_time = 0, time.monotonic()
+
+    def write(self, done: int) -> None:
+        table = ExportJob.__table__
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(table).where(table.c.id == self.job_id, table.c.tenant_id == self.tenant_id)
+                               .values(progress_done=done, progress_total=self.total))
+        self.last_rows, self.last_time = done, time.monotonic()
+
+    def __call__(self, done: int) -> None:
+        if done - self.last_rows >= PROGRESS_EVERY_ROWS or time.monotonic() - self.last_time >= PROGRESS_EVERY_SECONDS:
+            self.write(done)
+
+
+def actor_for_job(job: ExportJob) -> Actor:
+    """The requester as they are *now*: roles and organisations from their current memberships."""
+    from asll.services.users import memberships_of
+    from asll.tenancy import unscoped
+
+    with unscoped():
+        user = db.session.scalar(sa.select(User).where(User.id == job.user_id))
+    if user is None or not user.active:
+        raise PermissionDenied("Le compte qui a demandé cet export n'est plus actif.")
+    actor = Actor.for_user(user, memberships_of(user.id), job.tenant_id, ip="")
+    _require_member(actor)
+    return actor
+
+
+def run_job(export_id: int) -> dict:
+    """Produce the file(s) of a job; idempotent (a finished job is left as it is)."""
+    job = db.session.scalar(sa.select(ExportJob).where(ExportJob.id == export_id))
+    if job is None:
+        raise NotFound("Export introuvable.")
+    if job.status in (ExportStatus.DONE, ExportStatus.EXPIRED):
+        return job_status(job)
+    written: list[Path] = []
+    try:
+        actor = actor_for_job(job)
+        job.status, job.started_at, job.error = ExportStatus.RUNNING, utcnow(), ""
+        job.progress_done, job.files = 0, {}
+        db.session.commit()
+        if job.kind is ExportKind.ANNUAL_REPORT:
+            files, rows = _run_report(actor, job, written)
+        else:
+            files, rows = _run_export(actor, job, written)
+    except ServiceError as exc:
+        _failed(job, written, exc.message)
+        return job_status(job)
+    except Exception:
+        _failed(job, written, "Erreur technique pendant la production du fichier ; l'équipe a été prévenue.")
+        raise
+    job.files, job.row_count = files, rows
+    job.status, job.finished_at = ExportStatus.DONE, utcnow()
+    job.expires_at = job.finished_at + retention()
+    job.scope = _scope_of(actor)
+    produced = {fmt: {"sha256": entry["sha256"], "size": entry["size"]} for fmt, entry in files.items()}
+    audit.record(actor, "report.done" if job.kind is ExportKind.ANNUAL_REPORT else "export.done",
+                 object_type="export_job", object_id=job.id,
+                 changes={"rows": rows, "files": produced, "pseudonymised": job.pseudonymised,
+                          "columns": job.columns, "filters": job.filters})
+    db.session.commit()
+    notify_ready(job)
+    return job_status(job)
+
+
+def _failed(job: ExportJob, written: list[Path], message: str) -> None:
+    db.session.rollback()
+    for path in written:
+        path.unlink(missing_ok=True)
+    job = db.session.scalar(sa.select(ExportJob).where(ExportJob.id == job.id))
+    job.status, job.error, job.finished_at = ExportStatus.FAILED, message[:500], utcnow()
+    audit.record(Actor.system(job.tenant_id, label="exports"), "export.failed", object_type="export_job",
+                 object_id=job.id, changes={"error": message[:500]})
+    db.session.commit()
+
+
+def _filename(job: ExportJob, fmt: str) -> str:
+    code = plugin_service.tenant_info(job.tenant_id).code
+    stamp = (job.created_at or utcnow()).strftime("%Y%m%d")
+    if job.kind is ExportKind.ANNUAL_REPORT:
+        return f"rapport-activite-asll-{code}-{job.year}.{fmt}"
+    suffix = "-pseudonymise" if job.pseudonymised else ""
+    names = {"measures": "mesures", "requests": "demandes", "households": "menages", "decisions": "decisions"}
+    return f"export-{names.get(job.dataset, job.dataset)}{suffix}-{code}-{stamp}-{job.id}.{fmt}"
+
+
+def _run_export(actor: Actor, job: ExportJob, written: list[Path]) -> tuple[dict, int]:
+    plan = plan_for(actor, job.dataset, list(job.columns), job.pseudonymised)
+    db.session.commit()  # the secret, if just created; the session only reads from now on
+    total = count_rows(actor, job.dataset, job.filters or {})
+    progress = _Progress(job, total)
+    progress.write(0)
+    key, path = _new_storage(job.tenant_id, job.file_format)
+    written.append(path)
+    rows = stream_rows(actor, job.dataset, job.filters or {}, plan)
+    if job.file_format == "csv":
+        count = write_csv(path, plan.header, rows, progress)
+    else:
+        count = write_xlsx(path, DATASETS[job.dataset], plan.header, rows, progress)
+    progress.total = max(total, count)
+    progress.write(count)
+    db.session.expire(job)
+    return {job.file_format: _file_entry(key, path, _filename(job, job.file_format))}, count
+
+
+# -- the yearly report ----------------------------------------------------------------------
+def report_context(tenant_id: int, year: int, tables: list[StatTable]) -> dict:
+    tenant = plugin_service.tenant_info(tenant_id)
+    return {
+        "tenant": tenant,
+        "year": year,
+        "tables": tables,
+        "charts": {t.key: statistics.svg_chart(t) for t in tables},
+        "definitions": DEFINITIONS,
+        "issued_on": today(),
+    }
+
+
+DEFINITIONS = (
+    ("Mesure suivie", "Mesure en cours au moins un jour de l'année, de sa date de début (signature du contrat) "
+                      "à sa date de fin (exclue), ou à sa fin prévue si elle est passée, ou à aujourd'hui."),
+    ("Mesure nouvelle", "Mesure démarrée dans l'année."),
+    ("Mois-mesures", "Pour chaque mesure, nombre de mois civils de l'année pendant lesquels elle a été en cours "
+                     "au moins un jour, additionné sur toutes les mesures."),
+    ("Ménages accompagnés", "Ménages distincts ayant au moins une mesure suivie dans l'année."),
+    ("Durée moyenne", "Durée des mesures terminées dans l'année, de leur début à leur fin, en mois."),
+    ("Taux de prolongation", "Mesures suivies prolongées au moins une fois, rapportées aux mesures suivies."),
+    ("Échéances", "Obligations des mesures arrivées à échéance dans l'année : respectées si remplies au plus "
+                  "tard à leur date, manquées sinon."),
+)
+
+
+def write_report_xlsx(path: Path, tenant_name: str, year: int, tables: list[StatTable]) -> None:
+    """One sheet per table: title, note, header, rows."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    used: set[str] = set()
+    bold, title_font = Font(bold=True), Font(bold=True, size=13)
+    for table in tables:
+        sheet = workbook.create_sheet(_sheet_name(table.title, used))
+        title = WriteOnlyCell(sheet, value=f"{table.title} – {tenant_name} – {year}")
+        title.font = title_font
+        sheet.append([title])
+        if table.note:
+            sheet.append([table.note])
+        sheet.append([])
+        header = []
+        for label in table.columns:
+            cell = WriteOnlyCell(sheet, value=label)
+            cell.font = bold
+            header.append(cell)
+        sheet.append(header)
+        for row in table.rows:
+            sheet.append([_xlsx_value(sheet, v) for v in row])
+    workbook.save(path)
+
+
+def render_report_pdf(context: dict) -> bytes:
+    import weasyprint
+    from weasyprint.urls import URLFetcher
+
+    class _NoExternalResources(URLFetcher):
+        def fetch(self, url, headers=None):
+            raise ValueError(f"ressource externe refusée : {url}")
+
+    html = render_template("reports/annual_report_pdf.html", **context)
+    return weasyprint.HTML(string=html, url_fetcher=_NoExternalResources()).write_pdf()
+
+
+def _run_report(actor: Actor, job: ExportJob, written: list[Path]) -> tuple[dict, int]:
+    progress = _Progress(job, 3)
+    progress.write(0)
+    tables = statistics.tables_for(actor, job.year)
+    progress.write(1)
+    tenant = plugin_service.tenant_info(job.tenant_id)
+    xlsx_key, xlsx_path = _new_storage(job.tenant_id, "xlsx")
+    written.append(xlsx_path)
+    write_report_xlsx(xlsx_path, tenant.name, job.year, tables)
+    progress.write(2)
+    pdf_key, pdf_path = _new_storage(job.tenant_id, "pdf")
+    written.append(pdf_path)
+    pdf_path.write_bytes(render_report_pdf(report_context(job.tenant_id, job.year, tables)))
+    progress.write(3)
+    db.session.expire(job)
+    return {"xlsx": _file_entry(xlsx_key, xlsx_path, _filename(job, "xlsx")),
+            "pdf": _file_entry(pdf_key, pdf_path, _filename(job, "pdf"))}, len(tables)
+
+
+# -- notification -----------------------------------------------------------------------
+def job_url(job: ExportJob) -> str:
+    return current_app.config.get("BASE_URL", "").rstrip("/") + JOB_PATH.format(id=job.id)
+
+
+def notify_ready(job: ExportJob) -> None:
+    """Tell the requester the file is ready: a link only, no personal data in the message."""
+    from asll.tenancy import unscoped
+
+    with unscoped():
+        user = db.session.scalar(sa.select(User).where(User.id == job.user_id))
+    if user is None:
+        return
+    what = (f"Le rapport d'activité {job.year}" if job.kind is ExportKind.ANNUAL_REPORT
+            else f"Votre export « {DATASETS.get(job.dataset, job.dataset)} »")
+    expires = job.expires_at.astimezone(_paris()).strftime("%d/%m/%Y à %H:%M") if job.expires_at else ""
+    body = (f"Bonjour {user.full_name},\n\n{what} est prêt.\n"
+            f"Téléchargez-le depuis la plateforme (connexion requise) : {job_url(job)}\n\n"
+            f"Le fichier sera supprimé le {expires}.\n\n"
+            "Ce message est envoyé automatiquement par la plateforme ASLL ; n'y répondez pas.\n")
+    send_mail(user.email, f"[ASLL] {what} est prêt", body, key=f"export.{job.id}.ready")
+
+
+def _paris():
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Europe/Paris")
+
+
+def send_mail(to: str, subject: str, text: str, *, key: str) -> None:
+    """Send through :func:`asll.services.mail.send` when that module exists, else write an .eml
+    file in ``MAIL_FOLDER``. ``key`` makes the Message-ID stable: a retried job does not send twice.
+    A mail failure never fails the export: the file is on the job page anyway."""
+    try:
+        from asll.services import mail
+    except ImportError:
+        mail = None
+    if mail is not None and hasattr(mail, "OutgoingMail"):
+        paragraphs = (escape(part).replace("\n", "<br>") for part in text.split("\n\n"))
+        html = "".join(f"<p>{_link(part)}</p>" for part in paragraphs)
+        message_id = mail.make_message_id(key, hashlib.sha256(key.encode()).hexdigest()[:12])
+        try:
+            mail.send(mail.OutgoingMail(to=to, subject=subject, text=text, html=html, message_id=message_id))
+        except mail.MailError as exc:
+            current_app.logger.warning("Courriel d'export non envoyé (%s) : %s", key, exc)
+        return
+    message = EmailMessage()
+    message["From"] = current_app.config.get("MAIL_FROM", "ASLL <no-reply@asll.localhost>")
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(idstring=key, domain="asll.localhost")
+    message.set_content(text)
+    folder = Path(current_app.config["MAIL_FOLDER"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{re.sub(r'[^A-Za-z0-9.-]', '_', key)}.eml").write_bytes(bytes(message))
+
+
+def _link(html_text: str) -> str:
+    return re.sub(r"(https?://[^\s<]+)", r'<a href="\1">\1</a>', html_text)
+
+
+# -- expiry -----------------------------------------------------------------------------
+def cleanup_expired(tenant_id: int, now: datetime | None = None) -> int:
+    """Delete the files of the tenant's expired exports; idempotent, audited once per sweep."""
+    now = now or utcnow()
+    expired = list(db.session.scalars(sa.select(ExportJob).where(
+        ExportJob.tenant_id == tenant_id, ExportJob.status == ExportStatus.DONE, ExportJob.expires_at <= now)))
+    for job in expired:
+        for entry in (job.files or {}).values():
+            try:
+                _storage_path(job.tenant_id, entry.get("key", "")).unlink(missing_ok=True)
+            except NotFound:
+                pass
+        job.status = ExportStatus.EXPIRED
+    if expired:
+        audit.record(Actor.system(tenant_id, label="exports"), "export.expire", object_type="export_job",
+                     changes={"export_ids": [job.id for job in expired]}, tenant_id=tenant_id)
+    db.session.commit()
+    return len(expired)
+
+
+def tenant_ids() -> list[int]:
+    from asll.services.tenants import all_tenants
+
+    return [tenant.id for tenant in all_tenants() if tenant.active]
+
+
+# -- what the request form offers -------------------------------------------------------
+def form_choices(actor: Actor) -> dict:
+    """Columns per dataset and the filters' choices, within the actor's tenant."""
+    _require_member(actor)
+    types = plugin_service.measure_types(actor.tenant_id)
+    operators = db.session.execute(sa.select(Organisation.id, Organisation.name).where(
+        Organisation.tenant_id == actor.tenant_id, Organisation.kind == OrganisationKind.OPERATOR)
+        .order_by(Organisation.name)).all()
+    sectors = db.session.scalars(sa.select(Household.sector).distinct().where(
+        Household.tenant_id == actor.tenant_id, household_criteria(actor), Household.sector != "")
+        .order_by(Household.sector)).all()
+    return {
+        "columns": {dataset: columns_for(actor.tenant_id, dataset) for dataset in DATASETS},
+        "measure_types": [(code, d.label) for code, d in types.items()],
+        "kinds": [(k.value, k.label) for k in MeasureKind],
+        "statuses": {
+            "measures": [(s.value, s.label) for s in MeasureStatus],
+            "requests": [(s.value, s.label) for s in RequestStatus],
+            "decisions": [(o.value, o.label) for o in DecisionOutcome],
+        },
+        "operators": [(row.id, row.name) for row in operators],
+        "sectors": list(sectors),
+        "housing_status": [(s.value, s.label) for s in HousingStatus],
+    }
