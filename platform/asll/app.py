@@ -9,6 +9,7 @@ from flask import Flask, g, render_template, request
 from flask_babel import format_date, format_datetime
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import IntegerConverter
 
 from asll.config import REPO_ROOT, load_config
 from asll.extensions import babel, csrf, db, login_manager, migrate
@@ -30,6 +31,7 @@ def create_app(
     app.config.update(settings)
 
     _init_extensions(app)
+    app.url_map.converters["int"] = DatabaseId
     _register_core_blueprints(app)
     registry = PluginRegistry(load_entry_points=load_entry_points, plugins=extra_plugins)
     app.extensions["asll_plugins"] = registry
@@ -42,6 +44,14 @@ def create_app(
 
     cli.register(app)
     return app
+
+
+class DatabaseId(IntegerConverter):
+    """``<int:...>`` limited to what an id column holds: a bigger number is a 404, not a 500."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _init_extensions(app: Flask) -> None:

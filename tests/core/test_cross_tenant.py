@@ -91,3 +91,9 @@ def test_a_visible_document_downloads_as_an_attachment(world, client, app):
     response = client.get(f"/documents/{world.loire.document.id}")
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
     assert "diagnostic.pdf" in response.headers["Content-Disposition"]
+
+
+def test_an_id_too_large_for_the_database_is_a_404(world, client):
+    login(client, world.loire.users[Role.DEPT_ADMIN].email, world.password)
+    for url in ("/menages/99999999999999999999999", "/mesures/2147483648", "/documents/99999999999999"):
+        assert client.get(url).status_code == 404, url
