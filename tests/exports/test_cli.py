@@ -31,7 +31,8 @@ def test_export_command_uses_the_users_own_rights(app, world, tmp_path, folders)
                                  "--output", str(tmp_path / "x.csv")])
     assert result.exit_code == 1 and "réservés aux membres" in result.output
     with app.app_context(), tenant_context(world.loire.tenant.id):
-        actors = db.session.scalars(sa.select(AuditEvent.actor_id).where(AuditEvent.action == "export.done")).all()
+        actors = db.session.scalars(sa.select(AuditEvent.actor_id).where(AuditEvent.action == "export.done")
+                                    .order_by(AuditEvent.seq)).all()
     assert actors == [world.loire.users[Role.OPERATOR_WORKER].id, world.loire.users[Role.COMMISSION_MEMBER].id]
 
 
