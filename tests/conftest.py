@@ -8,15 +8,42 @@ real worker process see committed data like production does.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
 from asll.extensions import db
 from asll.tenancy import unscoped
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def day(value: str) -> dt.date:
+    return dt.date.fromisoformat(value)
+
+
+class Clock:
+    """The fixed clock: time only moves when a test says so."""
+
+    def __init__(self, traveller):
+        self._traveller = traveller
+
+    def to(self, value: str, hour: int = 10) -> None:
+        self._traveller.move_to(dt.datetime.combine(day(value), dt.time(hour), tzinfo=PARIS))
+
+
+@pytest.fixture
+def clock():
+    """A fixed clock at 2 March 2026, 9:00 in Paris (deadlines are tested with it, never with sleeps)."""
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=PARIS), tick=False) as traveller:
+        yield Clock(traveller)
 
 
 @pytest.fixture(scope="session")
@@ -128,14 +155,8 @@ def csrf_token(html: str) -> str:
     return match.group(1) or match.group(2)
 
 
-def login(client, email: str, password: str, *, tenant_id: int | None = None):
-    """Log in through the real form (with its CSRF token) and choose a tenant if asked."""
+def login(client, email: str, password: str):
+    """Log in through the real form (with its CSRF token)."""
     page = client.get("/connexion")
-    response = client.post("/connexion", data={"email": email, "password": password,
-                                               "csrf_token": csrf_token(page.get_data(as_text=True))})
-    if tenant_id is not None:
-        page = client.get("/departement")
-        if page.status_code == 200:
-            client.post("/departement", data={"tenant_id": tenant_id,
-                                              "csrf_token": csrf_token(page.get_data(as_text=True))})
-    return response
+    return client.post("/connexion", data={"email": email, "password": password,
+                                           "csrf_token": csrf_token(page.get_data(as_text=True))})

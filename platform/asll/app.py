@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 from asll.config import REPO_ROOT, load_config
 from asll.extensions import babel, csrf, db, login_manager, migrate
 from asll.models import AuditEvent, User
+from asll.models.base import MAX_ID
 from asll.plugins.manager import PluginRegistry
 from asll.services.errors import ServiceError
 from asll.tenancy import install_tenant_scoping, reset_request_tenant, set_request_tenant
@@ -50,7 +51,7 @@ class DatabaseId(IntegerConverter):
     """``<int:...>`` limited to what an id column holds: a bigger number is a 404, not a 500."""
 
     def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's signature
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 
@@ -109,8 +110,11 @@ def _init_extensions(app: Flask) -> None:
 
     @app.errorhandler(413)
     def _too_large(_exc):
+        from asll.services.documents import MAX_ATTACHMENT_BYTES
+
         return render_template("error.html", title="Fichier trop volumineux",
-                               message="L'envoi dépasse la taille autorisée : 10 Mo au plus par pièce jointe."), 413
+                               message="L'envoi dépasse la taille autorisée : "
+                                       f"{MAX_ATTACHMENT_BYTES // (1024 * 1024)} Mo au plus par pièce jointe."), 413
 
     @app.errorhandler(CSRFError)
     def _csrf(_exc):
@@ -135,6 +139,8 @@ def _set_tenant_context() -> None:
     from asll.services.actor import Actor
     from asll.services.users import memberships_of
 
+    if request.endpoint == "static":
+        return  # a stylesheet or script needs no user, memberships nor tenant (2 queries saved per file)
     tenant_id = None
     g.actor = Actor(user_id=None, label="anonyme", ip=request.remote_addr or "")
     g.memberships = []

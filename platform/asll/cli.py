@@ -21,6 +21,17 @@ def register(app: Flask) -> None:
     app.cli.add_command(asll_group)
 
 
+def _tenant(code: str):
+    """The département with this INSEE code, or a French error and exit status 1."""
+    from asll.services import tenants
+
+    tenant = tenants.tenant_by_code(code)
+    if tenant is None:
+        click.echo(f"Erreur : département « {code} » introuvable.", err=True)
+        sys.exit(1)
+    return tenant
+
+
 def _fail(exc: ServiceError) -> None:
     click.echo(f"Erreur : {exc.message}", err=True)
     for field, messages in getattr(exc, "fields", {}).items():
@@ -69,12 +80,9 @@ def plugins_list() -> None:
 
 
 def _toggle(tenant_code: str, plugin: str, enabled: bool) -> None:
-    from asll.services import plugins, tenants
+    from asll.services import plugins
 
-    tenant = tenants.tenant_by_code(tenant_code)
-    if tenant is None:
-        click.echo(f"Erreur : département « {tenant_code} » introuvable.", err=True)
-        sys.exit(1)
+    tenant = _tenant(tenant_code)
     try:
         plugins.set_enabled(Actor.system(label="ligne de commande"), tenant.id, plugin, enabled)
     except ServiceError as exc:

@@ -17,18 +17,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from asll.cli import _fail, asll_group
+from asll.cli import _fail, _tenant, asll_group
 from asll.services.errors import ServiceError
-
-
-def _tenant(code: str):
-    from asll.services import tenants
-
-    tenant = tenants.tenant_by_code(code)
-    if tenant is None:
-        click.echo(f"Erreur : département « {code} » introuvable.", err=True)
-        sys.exit(1)
-    return tenant
 
 
 @asll_group.command("export")

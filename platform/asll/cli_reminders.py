@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 
 import click
 from flask.cli import with_appcontext
 
-from asll.cli import asll_group
+from asll.cli import _tenant, asll_group
 
 
 def _parse_date(_ctx, _param, value: str | None) -> date | None:
@@ -28,17 +27,10 @@ def _parse_date(_ctx, _param, value: str | None) -> date | None:
 def reminders_preview(on_date: date | None, tenant_code: str | None) -> None:
     """Affiche les rappels que le balayage enverrait à cette date, sans rien enregistrer ni envoyer."""
     from asll.domain.calendar import today
-    from asll.services import reminders, tenants
+    from asll.services import reminders
 
     on_date = on_date or today()
-    if tenant_code:
-        tenant = tenants.tenant_by_code(tenant_code)
-        if tenant is None:
-            click.echo(f"Erreur : département « {tenant_code} » introuvable.", err=True)
-            sys.exit(1)
-        tenant_ids = [tenant.id]
-    else:
-        tenant_ids = reminders.sweepable_tenants()
+    tenant_ids = [_tenant(tenant_code).id] if tenant_code else reminders.sweepable_tenants()
     total = 0
     for tenant_id in tenant_ids:
         preview = reminders.preview(tenant_id, on_date)

@@ -4,7 +4,10 @@ Keeping plugins behind this facade (CKAN's ``toolkit`` idea) lets the core chang
 its internals without breaking them.
 """
 
+from datetime import date
+
 from asll.domain.calendar import add_months, months_between, today
+from asll.domain.machine import NO_BILAN_REASONS
 from asll.plugins.contract import (
     CommissionDef,
     CommissionRole,
@@ -22,6 +25,7 @@ from asll.plugins.contract import (
     Violation,
 )
 from asll.plugins.hookspecs import hookimpl
+from asll.services.schemas import DATE, REQUIRED, FrenchSchema
 
 # For plugins that own tables (prefixed with the plugin's name, migrations in
 # plugins/<dept>/migrations/versions as an Alembic branch depending on a core revision).
@@ -38,6 +42,10 @@ __all__ = [
     "str_enum",
     "CommissionDef",
     "CommissionRole",
+    "DATE",
+    "FrenchSchema",
+    "NO_BILAN_REASONS",
+    "REQUIRED",
     "DemoCase",
     "DemoStep",
     "ExportColumn",
@@ -51,10 +59,36 @@ __all__ = [
     "TenantInfo",
     "Violation",
     "add_months",
+    "field_metadata",
+    "french_date",
     "hookimpl",
+    "json_date",
     "months_between",
     "today",
 ]
+
+
+def field_metadata(label: str, description: str | None = None, choice_labels=None) -> dict:
+    """The ``metadata`` of a plugin's form field: its French label, a hint under it when the label is not
+    enough, and the French labels of its choices (``{code: label}``)."""
+    found = {"label": label}
+    if description:
+        found["description"] = description
+    if choice_labels:
+        found["choice_labels"] = dict(choice_labels)
+    return found
+
+
+def french_date(value: date) -> str:
+    """A date as French messages print it: ``16/03/2026``."""
+    return value.strftime("%d/%m/%Y")
+
+
+def json_date(value) -> date | None:
+    """A date kept as ISO text in a JSON ``extra`` (or already a date); None when empty."""
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 # -- Read-only queries for plugins (Loire / Orne rules) ----------------------------------
@@ -105,21 +139,22 @@ def household_profile(household_id):
 
 
 def household_measures(household_id):
-    """The household's measures, oldest first (dicts: id, reference, measure_type, status, end_date)."""
+    """The household's measures, oldest first (dicts: id, reference, measure_type, status and dates), for
+    re-intervention, overlap and hand-over rules."""
     import sqlalchemy as sa
     from asll.models import Measure
 
-    rows = db.session.execute(sa.select(Measure.id, Measure.reference, Measure.measure_type, Measure.status,
-                                        Measure.end_date).where(Measure.household_id == household_id)
-                              .order_by(Measure.id)).all()
+    rows = db.session.execute(sa.select(
+        Measure.id, Measure.reference, Measure.measure_type, Measure.status, Measure.decision_date,
+        Measure.start_date, Measure.planned_end_date, Measure.end_date).where(Measure.household_id == household_id)
+        .order_by(Measure.id)).all()
     return [{"id": r.id, "reference": r.reference, "measure_type": r.measure_type, "status": r.status.value,
+             "decision_date": r.decision_date, "start_date": r.start_date, "planned_end_date": r.planned_end_date,
              "end_date": r.end_date} for r in rows]
 
 
 def operator_load(operator_id, on, *, exclude_measure_id=None):
     """An operator's load: open measures now (all / reinforced) and measures notified in ``on``'s year."""
-    from datetime import date
-
     import sqlalchemy as sa
     from asll.models import Measure
 
@@ -129,9 +164,10 @@ def operator_load(operator_id, on, *, exclude_measure_id=None):
     count = sa.func.count(Measure.id)
     is_open = Measure.status.in_(_OPEN_STATUSES)
     in_year = Measure.notified_date.between(date(on.year, 1, 1), date(on.year, 12, 31))
-    return {"open": db.session.scalar(sa.select(count).where(*mine, is_open)),
-            "open_reinforced": db.session.scalar(sa.select(count).where(*mine, is_open, Measure.reinforced)),
-            "notified_in_year": db.session.scalar(sa.select(count).where(*mine, in_year))}
+    row = db.session.execute(sa.select(count.filter(is_open).label("open"),
+                                       count.filter(is_open, Measure.reinforced).label("open_reinforced"),
+                                       count.filter(in_year).label("notified_in_year")).where(*mine)).one()
+    return dict(row._mapping)
 
 
 def notifying_commission(measure):
@@ -154,6 +190,23 @@ def measure_documents(measure_id):
 
     return [tuple(r) for r in db.session.execute(
         sa.select(Document.kind, Document.recipient).where(Document.measure_id == measure_id)).all()]
+
+
+def percent(part, whole) -> int:
+    """A share as a whole percentage, rounded half up: plugins' tables print it as the core's do."""
+    from asll.services.statistics import percent as core_percent
+
+    return core_percent(part, whole)
+
+
+def organisations_table():
+    """The current tenant's organisations (id, name, kind, capacities) as a read-only subquery, to name
+    operators in plugins' SQL statistics by a join rather than a look-up per row."""
+    import sqlalchemy as sa
+    from asll.models import Organisation
+
+    return sa.select(Organisation.id, Organisation.name, Organisation.kind, Organisation.capacity,
+                     Organisation.capacity_unit, Organisation.reinforced_capacity).subquery("organisations")
 
 
 def measures_table():
@@ -183,20 +236,6 @@ def request_profile(request_id):
             "measure_type": request.measure_type, "origin": request.origin or "", "status": request.status.value,
             "commission_code": request.commission_code, "has_diagnostic": bool(request.diagnostic),
             "extra": dict(request.extra or {})}
-
-
-def household_measure_periods(household_id):
-    """The household's measures with their dates (dicts), oldest first: for overlap and hand-over rules."""
-    import sqlalchemy as sa
-    from asll.models import Measure
-
-    rows = db.session.execute(sa.select(
-        Measure.id, Measure.measure_type, Measure.status, Measure.decision_date, Measure.start_date,
-        Measure.planned_end_date, Measure.end_date).where(Measure.household_id == household_id)
-        .order_by(Measure.id)).all()
-    return [{"id": r.id, "measure_type": r.measure_type, "status": r.status.value, "decision_date": r.decision_date,
-             "start_date": r.start_date, "planned_end_date": r.planned_end_date, "end_date": r.end_date}
-            for r in rows]
 
 
 def household_support_measures(household_id):

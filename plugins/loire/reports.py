@@ -11,15 +11,11 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from asll.toolkit import ExportColumn, StatTable, db, measures_table, organisation_profile
+from asll.toolkit import ExportColumn, StatTable, db, measures_table, organisations_table, percent
 
 from .models import AML_MODES, LoireAmlDwelling
 from .plugin import MEASURE_TYPES
 from .rules import INSTRUCTIONS, PREFIX, RECOMMENDERS
-
-
-def _percent(part: int, whole: int) -> int:
-    return round(100 * part / whole) if whole else 0
 
 
 def _followed_in(table, year: int):
@@ -38,7 +34,7 @@ def _followups(year: int) -> StatTable:
     counts = dict(db.session.execute(sa.select(m.c.measure_type, sa.func.count()).where(_followed_in(m, year))
                                      .group_by(m.c.measure_type)).all())
     total = sum(counts.values())
-    rows = tuple((mt.label, counts.get(mt.code, 0), _percent(counts.get(mt.code, 0), total))
+    rows = tuple((mt.label, counts.get(mt.code, 0), percent(counts.get(mt.code, 0), total))
                  for mt in MEASURE_TYPES)
     return StatTable(key="loire.suivis", title=f"Accompagnement social lié au logement {year}",
                      columns=("Nature de la mesure", "Suivis", "%"),
@@ -47,15 +43,13 @@ def _followups(year: int) -> StatTable:
 
 
 def _reinforced(year: int) -> StatTable:
-    m = measures_table()
-    counts = db.session.execute(sa.select(m.c.operator_id, sa.func.count()).where(
-        _followed_in(m, year), m.c.reinforced.is_(True)).group_by(m.c.operator_id)).all()
-    rows = []
-    for operator_id, count in counts:
-        profile = organisation_profile(operator_id) if operator_id else None
-        rows.append((profile["name"] if profile else "Sans opérateur", count,
-                     (profile or {}).get("reinforced_capacity") or 0))
-    rows.sort()
+    m, o = measures_table(), organisations_table()
+    counts = db.session.execute(
+        sa.select(o.c.name, sa.func.count(), o.c.reinforced_capacity)
+        .select_from(m.outerjoin(o, o.c.id == m.c.operator_id))
+        .where(_followed_in(m, year), m.c.reinforced.is_(True))
+        .group_by(m.c.operator_id, o.c.name, o.c.reinforced_capacity)).all()
+    rows = sorted((name or "Sans opérateur", count, capacity or 0) for name, count, capacity in counts)
     return StatTable(key="loire.suivis_renforces", title=f"Suivis renforcés {year}",
                      columns=("Association", "Suivis renforcés dans l'année", "Capacité mensuelle (suivis renforcés)"),
                      rows=tuple(rows) + (("Total", sum(r[1] for r in rows), sum(r[2] for r in rows)),), chart="bar")
@@ -75,13 +69,14 @@ def _aml(year: int) -> StatTable:
 
 
 def _aml_by_association(year: int) -> StatTable:
+    o = organisations_table()
     found = db.session.execute(
-        sa.select(LoireAmlDwelling.operator_id, LoireAmlDwelling.mode, sa.func.count(LoireAmlDwelling.id))
-        .where(LoireAmlDwelling.year == year).group_by(LoireAmlDwelling.operator_id, LoireAmlDwelling.mode)).all()
+        sa.select(LoireAmlDwelling.operator_id, o.c.name, LoireAmlDwelling.mode, sa.func.count(LoireAmlDwelling.id))
+        .outerjoin(o, o.c.id == LoireAmlDwelling.operator_id).where(LoireAmlDwelling.year == year)
+        .group_by(LoireAmlDwelling.operator_id, o.c.name, LoireAmlDwelling.mode)).all()
     per_operator: dict[str, dict[str, int]] = {}
-    for operator_id, mode, count in found:
-        name = (organisation_profile(operator_id) or {"name": str(operator_id)})["name"]
-        per_operator.setdefault(name, {})[mode] = count
+    for operator_id, name, mode, count in found:
+        per_operator.setdefault(name or str(operator_id), {})[mode] = count
     rows = tuple((name, modes.get("mandat_gestion", 0), modes.get("bail_glissant", 0))
                  for name, modes in sorted(per_operator.items()))
     return StatTable(key="loire.aml_associations", title=f"Aide à la médiation locative par association ({year})",

@@ -13,10 +13,12 @@ from datetime import date, timedelta
 from marshmallow import fields, validate
 
 from asll.toolkit import (
+    NO_BILAN_REASONS,
     ObligationDef,
     Violation,
     add_months,
     db,
+    field_metadata,
     household_measures,
     household_profile,
     measure_documents,
@@ -34,8 +36,6 @@ PREFIX = f"{NAME}."
 CLU_TYPES = (ACCES, MAINTIEN, DIAGNOSTIC)
 # Actions spécifiques: the association is seized directly and runs the measure itself.
 DIRECT_TYPES = {ARIV: "ARIV", ARALIS: "ARALIS"}
-# Ends after which no bilan nor hand-over can be expected ("rupture par le ménage").
-NO_BILAN_REASONS = ("not_met", "no_adhesion", "broke_off")
 CLOSED_STATUSES = ("ended", "bilan_received", "closed")
 COMMISSION_NAMES = {CLU: "la CLU", CLT: "la CLT"}
 COMMISSION_BY_SHORT_NAME = {"CLU": CLU, "CLT": CLT}
@@ -58,6 +58,11 @@ INSTRUCTIONS = {
     "clt": "Commission logement territorialisée (CLT)",
     "ddass": "DDASS, gestionnaire du fichier prioritaire",
 }
+# Leaflet: "Une prolongation est possible sur demande auprès de la CLU ou CLT qui a notifié la mesure."
+COMMISSION_LABELS = {
+    "CLU": "Commission logement unique (CLU)",
+    "CLT": "Commission logement territorialisée (CLT)",
+}
 
 MESSAGES = {
     "imprime_42": "L'imprimé 42 doit accompagner la demande : la CLU instruit la demande sur l'imprimé 42 et la "
@@ -79,18 +84,27 @@ def is_loire(measure_type: str | None) -> bool:
     return bool(measure_type) and measure_type.startswith(PREFIX)
 
 
-def _must_be_true(message: str) -> fields.Boolean:
+def _must_be_true(message: str, label: str, description: str | None = None) -> fields.Boolean:
     return fields.Boolean(required=True, validate=validate.Equal(True, error=message),
-                          error_messages={"required": message, "null": message, "invalid": "Oui ou non attendu."})
+                          error_messages={"required": message, "null": message, "invalid": "Oui ou non attendu."},
+                          metadata=field_metadata(label, description))
 
 
-def _text(max_length: int = 2000) -> fields.String:
+def _text(label: str, description: str | None = None, max_length: int = 2000) -> fields.String:
     return fields.String(allow_none=True, validate=validate.Length(max=max_length,
-                                                                   error=f"{max_length} caractères au plus."))
+                                                                   error=f"{max_length} caractères au plus."),
+                         metadata=field_metadata(label, description))
 
 
-def _date() -> fields.Date:
-    return fields.Date(allow_none=True, error_messages={"invalid": "Date invalide (format attendu : AAAA-MM-JJ)."})
+def _date(label: str, description: str | None = None) -> fields.Date:
+    return fields.Date(allow_none=True, error_messages={"invalid": "Date invalide (format attendu : AAAA-MM-JJ)."},
+                       metadata=field_metadata(label, description))
+
+
+# Charter: "Le bailleur doit être informé de la fin de la mesure ou de son interruption par le prestataire".
+LANDLORD_INFORMED = ("Bailleur informé de la fin de la mesure le",
+                     "Date à laquelle l'association a informé le bailleur de la fin de la mesure ou de son "
+                     "interruption, comme le prévoit la charte.")
 
 
 # -- requests ----------------------------------------------------------------------------
@@ -100,20 +114,36 @@ def request_fields(measure_type: str) -> dict:
         return {}
     found: dict = {}
     if measure_type in CLU_TYPES:
-        found["imprime_42"] = _must_be_true(MESSAGES["imprime_42"])
-        found["fiche_asll"] = _must_be_true(MESSAGES["fiche_asll"])
+        found["imprime_42"] = _must_be_true(
+            MESSAGES["imprime_42"], "Imprimé 42 joint à la demande",
+            "La CLU instruit les demandes de mesure individuelle d'ASLL sur l'imprimé 42 et la fiche ASLL.")
+        found["fiche_asll"] = _must_be_true(
+            MESSAGES["fiche_asll"], "Fiche ASLL jointe",
+            "Fiche ASLL jointe à l'imprimé 42 : la CLU instruit la demande sur ces deux documents.")
     if measure_type == BAIL_GLISSANT:
         found["instruction"] = fields.String(
             required=True, validate=validate.OneOf(list(INSTRUCTIONS), error=MESSAGES["instruction"]),
-            error_messages={"required": MESSAGES["instruction"], "null": MESSAGES["instruction"]})
+            error_messages={"required": MESSAGES["instruction"], "null": MESSAGES["instruction"]},
+            metadata=field_metadata("Instruction du bail glissant",
+                               "La CLT ou la DDASS (gestionnaire du fichier prioritaire) instruit la demande de "
+                               "bail glissant.", choice_labels=dict(INSTRUCTIONS)))
     if measure_type == ARIV:
-        found["gens_du_voyage_sedentarisation"] = _must_be_true(MESSAGES["gens_du_voyage"])
+        found["gens_du_voyage_sedentarisation"] = _must_be_true(
+            MESSAGES["gens_du_voyage"], "Gens du voyage en voie de sédentarisation",
+            "Critère de l'action spécifique ARIV, saisie directement par le service instructeur.")
     elif measure_type == ARALIS:
-        found["resident_foyer_aralis"] = _must_be_true(MESSAGES["resident_aralis"])
-        found["capacite_logement_autonome"] = _must_be_true(MESSAGES["sortie_aralis"])
+        found["resident_foyer_aralis"] = _must_be_true(
+            MESSAGES["resident_aralis"], "Résident d'un foyer ARALIS",
+            "Critère de l'action spécifique ARALIS, saisie directement par le service instructeur.")
+        found["capacite_logement_autonome"] = _must_be_true(
+            MESSAGES["sortie_aralis"], "En capacité d'accéder à un logement autonome",
+            "ARALIS accompagne les résidents de ses foyers en vue de leur sortie vers un logement autonome.")
     else:
         found["preconisee_par"] = fields.String(
-            allow_none=True, validate=validate.OneOf(list(RECOMMENDERS), error=MESSAGES["preconisee_par"]))
+            allow_none=True, validate=validate.OneOf(list(RECOMMENDERS), error=MESSAGES["preconisee_par"]),
+            metadata=field_metadata("Préconisée par",
+                               "Si la mesure a été préconisée par la CLT, le FSL ou la SDAPL, ou fait suite à une "
+                               "alerte de la CLU ; à laisser vide sinon.", choice_labels=dict(RECOMMENDERS)))
     return found
 
 
@@ -124,22 +154,43 @@ def transition_fields(measure, transition: str) -> dict:
     if not is_loire(measure_type):
         return {}
     if transition == "grant":
-        return {"cas_particulier": _text(), "motif_suivi_renforce": _text(), "validation_clu_le": _date()}
+        return {
+            "cas_particulier": _text("Cas particulier justifiant une mesure de 3 mois",
+                                     "À préciser si la mesure est attribuée pour 3 mois au lieu de 6 (charte : "
+                                     "« dans des cas particuliers »)."),
+            "motif_suivi_renforce": _text("Motif du suivi renforcé",
+                                          "Difficultés particulières du ménage, notamment sur le plan "
+                                          "psychologique, qui justifient un suivi renforcé."),
+            "validation_clu_le": _date("Suivi renforcé validé par la CLU le",
+                                       "Un suivi renforcé en bail glissant est validé par la CLU."),
+        }
     if transition == "start" and measure_type != BAIL_GLISSANT:
-        return {"logement_mandat_gestion": fields.Boolean(allow_none=True)}
+        return {"logement_mandat_gestion": fields.Boolean(allow_none=True, metadata=field_metadata(
+            "Logement mobilisé en mandat de gestion (AML)",
+            "À cocher si l'association, titulaire d'une carte d'agent immobilier, a mobilisé ce logement auprès "
+            "d'un bailleur privé : il est compté dans l'aide à la médiation locative."))}
     if transition in ("grant_prolongation", "refuse_prolongation") and measure_type not in DIRECT_TYPES:
         # Optional: the request goes to the commission that notified the measure; naming another is refused.
         return {"commission": fields.String(
-            allow_none=True, validate=validate.OneOf(list(COMMISSION_BY_SHORT_NAME), error=MESSAGES["commission"]))}
+            allow_none=True, validate=validate.OneOf(list(COMMISSION_BY_SHORT_NAME), error=MESSAGES["commission"]),
+            metadata=field_metadata("Commission saisie de la prolongation",
+                               "La prolongation se demande à la CLU ou à la CLT qui a notifié la mesure.",
+                               choice_labels=dict(COMMISSION_LABELS)))}
     if transition == "end":
-        found = {"bailleur_informe_fin_le": _date()}
+        found = {"bailleur_informe_fin_le": _date(*LANDLORD_INFORMED)}
         if measure_type == BAIL_GLISSANT:
-            found["bail_glisse_le"] = _date()
+            found["bail_glisse_le"] = _date("Bail glissé au ménage le",
+                                            "Date à laquelle le ménage est devenu locataire en titre du logement "
+                                            "(bail glissé, compté dans l'aide à la médiation locative).")
         return found
     if transition == "record_bilan":
-        return {"signe_par_intervenant": fields.Boolean(allow_none=True), "bailleur_informe_fin_le": _date()}
+        return {"signe_par_intervenant": fields.Boolean(allow_none=True, metadata=field_metadata(
+                    "Bilan signé par l'intervenant en ASLL",
+                    "Le bilan est signé par l'intervenant en ASLL et par le ménage, puis retourné à la CLU ou à "
+                    "la CLT.")),
+                "bailleur_informe_fin_le": _date(*LANDLORD_INFORMED)}
     if transition == "close":
-        return {"bailleur_informe_fin_le": _date()}
+        return {"bailleur_informe_fin_le": _date(*LANDLORD_INFORMED)}
     return {}
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from asll.toolkit import DATE, REQUIRED, FrenchSchema
+from asll.toolkit import field_metadata as meta
+
 from .codes import (
     ACCES,
     AIDE_RECHERCHE,
@@ -22,8 +25,6 @@ from .codes import (
 )
 from .settings import euros, tenant_ceiling
 
-REQUIRED = {"required": "Ce champ est obligatoire.", "null": "Ce champ est obligatoire."}
-DATE = {**REQUIRED, "invalid": "Date invalide (format attendu : AAAA-MM-JJ)."}
 AMOUNT = {**REQUIRED, "invalid": "Montant invalide."}
 
 PRIORITY_PUBLICS = {
@@ -57,7 +58,7 @@ RESEARCH_SITUATIONS = {
     "hebergement_urgence": "En centre d'hébergement d'urgence",
     "chrs": "En CHRS",
     "residence_sociale": "En résidence sociale (séjour de moins de 18 mois)",
-    "foyer_maternel": "En foyer pour femmes enceintes ou mères avec enfants de moins de 3 ans",
+    "foyer_maternel": "En foyer d'hébergement pour femmes enceintes ou mères avec enfants de moins de 3 ans",
     "accord_sous_location": "Accord de la commission de sous-location avec bail glissant dans le parc HLM",
 }
 ATYPICAL_PROBLEMS = {
@@ -70,29 +71,17 @@ REPORTERS = {"bailleur": "Le bailleur", "caf": "La CAF", "menage": "Le ménage",
              "Un travailleur social"}
 
 
-class PluginSchema(ma.Schema):
-    """Unknown keys are refused, in French (as the core's own schemas do)."""
-
-    class Meta:
-        unknown = ma.RAISE
-
-    def handle_error(self, error, data, **kwargs):
-        for key, messages in list(error.messages.items()):
-            if messages == ["Unknown field."]:
-                error.messages[key] = ["Champ inconnu."]
-        raise error
-
-
-def text(max_length: int = 500, required: bool = False) -> fields.String:
+def text(max_length: int = 500, required: bool = False, metadata: dict | None = None) -> fields.String:
     checks = [validate.Length(max=max_length, error=f"{max_length} caractères au plus.")]
     if required:
         checks.append(validate.Length(min=1, error="Ce champ est obligatoire."))
-    return fields.String(required=required, error_messages=REQUIRED, validate=checks)
+    return fields.String(required=required, error_messages=REQUIRED, validate=checks, metadata=metadata or {})
 
 
-def choice(options: dict, error: str, required: bool = True) -> fields.String:
-    return fields.String(required=required, error_messages=REQUIRED, validate=validate.OneOf(list(options),
-                                                                                             error=error))
+def choice(options: dict, error: str, required: bool = True, metadata: dict | None = None) -> fields.String:
+    """A select: the codes are stored, the French labels of ``options`` are shown."""
+    return fields.String(required=required, error_messages=REQUIRED, metadata=metadata or {},
+                         validate=validate.OneOf(list(options), labels=list(options.values()), error=error))
 
 
 def amount(**kwargs) -> fields.Decimal:
@@ -100,13 +89,18 @@ def amount(**kwargs) -> fields.Decimal:
         min=0, min_inclusive=False, error="Le montant doit être positif."), **kwargs)
 
 
-class PrioritySchema(PluginSchema):
+class PrioritySchema(FrenchSchema):
     """A priority public of the prefectoral quota, with what makes the household fall in it."""
 
-    code = choice(PRIORITY_PUBLICS, "Public prioritaire inconnu : P1, P2, P3 ou P4.")
-    critere = fields.String(load_default="")
-    orientation = fields.String(load_default="")
-    date_decision_dalo = fields.Date(load_default=None, error_messages=DATE)
+    code = choice(PRIORITY_PUBLICS, "Public prioritaire inconnu : P1, P2, P3 ou P4.", metadata=meta("Priorité"))
+    critere = fields.String(load_default="", metadata=meta(
+        "Critère", "Priorité 2 : structure d'hébergement quittée ; priorité 3 : critère DALO rempli ; priorité 4 : "
+        "situation particulière signalée par le Préfet."))
+    orientation = fields.String(load_default="", metadata=meta(
+        "Orientation (priorité 2)", "Ménage orienté directement par la structure d'hébergement ou par le SIAO 57.",
+        choice_labels=ORIENTATIONS))
+    date_decision_dalo = fields.Date(load_default=None, error_messages=DATE, metadata=meta(
+        "Date de la décision de la commission de médiation DALO", "Priorité 1 uniquement."))
 
     @ma.validates_schema
     def _coherent(self, data, **kwargs):
@@ -129,49 +123,66 @@ class PrioritySchema(PluginSchema):
 
 def household_fields() -> dict:
     """P1-P4, usable as a filter (export column) and in the statistics."""
-    return {"public_prioritaire": fields.Nested(PrioritySchema, allow_none=True,
+    label = meta("Public prioritaire du PDALPD (contingent préfectoral)",
+                 "Priorité 1 : relogement reconnu prioritaire et urgent par la commission de médiation DALO ; "
+                 "priorité 2 : sortant de structure d'hébergement ; priorité 3 : critère DALO sans décision de la "
+                 "commission ; priorité 4 : situation particulière, relogement demandé par le Préfet ou ses services.")
+    return {"public_prioritaire": fields.Nested(PrioritySchema, allow_none=True, metadata=label,
                                                 error_messages={"invalid": "Public prioritaire invalide."})}
 
 
 def request_fields(tenant, measure_type: str) -> dict:
     if measure_type in (ACCES, MAINTIEN):
-        return {"date_diagnostic": fields.Date(required=True, error_messages=DATE)}
+        return {"date_diagnostic": fields.Date(required=True, error_messages=DATE, metadata=meta(
+            "Date du diagnostic social préalable", "L'ASLL (accès ou maintien) est accordée sur la base d'un "
+            "diagnostic social préalable, antérieur à la décision."))}
     if measure_type == AIDE_RECHERCHE:
         ceiling = tenant_ceiling(tenant)
         return {
             "quotient_familial": fields.Decimal(places=2, required=True, error_messages=AMOUNT, validate=[
                     validate.Range(min=0, error="Le quotient familial ne peut être négatif."),
                     validate.Range(max=ceiling, error="Le quotient familial dépasse le plafond de l'aide à la "
-                                   f"recherche : 2/3 du SMIC net, soit {euros(ceiling)}.")]),
-            "situation_recherche": choice(RESEARCH_SITUATIONS, "Situation inconnue pour l'aide à la recherche."),
+                                   f"recherche : 2/3 du SMIC net, soit {euros(ceiling)}.")],
+                metadata=meta("Quotient familial indicatif (€)", "L'aide à la recherche du FSL est ouverte à un "
+                              f"quotient familial inférieur ou égal aux 2/3 du SMIC net, soit {euros(ceiling)}.")),
+            "situation_recherche": choice(RESEARCH_SITUATIONS, "Situation inconnue pour l'aide à la recherche.",
+                                          metadata=meta("Situation du ménage", "Ménage sans logement apte à accéder à "
+                                                        "un logement autonome, ou ayant obtenu l'accord de la "
+                                                        "commission de sous-location avec bail glissant dans le parc "
+                                                        "HLM.")),
         }
     if measure_type == BAIL_GLISSANT:
-        return {"bailleur_hlm": text(200, required=True)}
+        return {"bailleur_hlm": text(200, required=True, metadata=meta(
+            "Bailleur HLM", "Bailleur social du logement sous-loué ; le bail glissera ensuite au nom du ménage."))}
     if measure_type == SITUATION_ATYPIQUE:
         return {"problematiques": fields.List(
             choice(ATYPICAL_PROBLEMS, "Problématique inconnue."), required=True, error_messages=REQUIRED,
-            validate=validate.Length(min=1, error="Précisez au moins une problématique de la situation."))}
+            validate=validate.Length(min=1, error="Précisez au moins une problématique de la situation."),
+            metadata=meta("Problématiques du ménage", "Ce qui éloigne le ménage du logement de droit commun ; "
+                          "cochez au moins une problématique.", choice_labels=ATYPICAL_PROBLEMS))}
     if measure_type == PREVENTION_IMPAYES:
         return {
-            "date_premier_impaye": fields.Date(required=True, error_messages=DATE),
-            "montant_impaye": amount(required=True),
-            "signale_par": choice(REPORTERS, "Origine du signalement inconnue."),
+            "date_premier_impaye": fields.Date(required=True, error_messages=DATE, metadata=meta(
+                "Date du premier impayé de loyer", "Le suivi de prévention s'ouvre dès le premier impayé de loyer, "
+                "pour intervenir le plus en amont possible.")),
+            "montant_impaye": amount(required=True, metadata=meta("Montant du premier impayé de loyer (€)")),
+            "signale_par": choice(REPORTERS, "Origine du signalement inconnue.", metadata=meta("Impayé signalé par")),
         }
     return {}
 
 
 def aid_schema(kind: str) -> type[ma.Schema]:
-    return PluginSchema.from_dict({
+    return FrenchSchema.from_dict({
         "nature": choice(FSL_AIDS[kind], f"Aide inconnue au titre du {FSL_KIND_LABELS[kind]} : "
-                         + ", ".join(FSL_AIDS[kind].values()) + "."),
-        "montant": amount(required=True),
+                         + ", ".join(FSL_AIDS[kind].values()) + ".", metadata=meta("Nature de l'aide")),
+        "montant": amount(required=True, metadata=meta("Montant (€)")),
     }, name=f"FslAid{kind.title()}Schema")
 
 
-class ActionSchema(PluginSchema):
-    action = text(500, required=True)
-    pilote = text(200, required=True)
-    echeance = fields.Date(load_default=None, error_messages=DATE)
+class ActionSchema(FrenchSchema):
+    action = text(500, required=True, metadata=meta("Action"))
+    pilote = text(200, required=True, metadata=meta("Pilote", "Partenaire chargé de mettre en œuvre l'action."))
+    echeance = fields.Date(load_default=None, error_messages=DATE, metadata=meta("Échéance"))
 
 
 def grant_fields(measure) -> dict:
@@ -180,10 +191,17 @@ def grant_fields(measure) -> dict:
     kind = "acces" if measure.measure_type in FSL_ACCES_TYPES else \
         "maintien" if measure.measure_type in FSL_MAINTIEN_TYPES else None
     if kind is not None:
-        found["aides_fsl"] = fields.List(fields.Nested(aid_schema(kind)), load_default=list)
+        found["aides_fsl"] = fields.List(fields.Nested(aid_schema(kind)), load_default=list, metadata=meta(
+            f"Aides du {FSL_KIND_LABELS[kind]} accordées", "Chaque aide avec son montant : "
+            + ", ".join(label[:1].lower() + label[1:] for label in FSL_AIDS[kind].values()) + "."))
     if measure.measure_type == SITUATION_ATYPIQUE:
         found["plan_actions"] = fields.List(fields.Nested(ActionSchema), required=True, error_messages=REQUIRED,
                                             validate=validate.Length(min=1, error="Le plan d'actions élaboré par la "
-                                                                     "commission compte au moins une action."))
-        found["relogement_decide"] = fields.Boolean(load_default=False)
+                                                                     "commission compte au moins une action."),
+                                            metadata=meta("Plan d'actions de la commission des situations atypiques",
+                                                          "Actions élaborées par la commission pour ce ménage, "
+                                                          "chacune avec son pilote et, le cas échéant, son échéance."))
+        found["relogement_decide"] = fields.Boolean(load_default=False, metadata=meta(
+            "Relogement décidé en commission", "À cocher si la commission des situations atypiques décide le "
+            "relogement du ménage (priorité 4 du contingent préfectoral)."))
     return found

@@ -206,11 +206,13 @@ ORGANISATIONS = (
         name="DDCS de la Moselle",
         kind="commission_secretariat",
         description="Pilote la commission des situations atypiques.",
+        commissions=(SITUATIONS_ATYPIQUES,),
     ),
     OrganisationSpec(
         name="Secrétariat de la commission unique de sous-location",
         kind="commission_secretariat",
         description="Instruit les demandes de sous-location avec ou sans bail glissant.",
+        commissions=(SOUS_LOCATION,),
     ),
     OrganisationSpec(
         name="CAF de la Moselle",

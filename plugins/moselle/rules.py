@@ -8,16 +8,17 @@ rent-arrears prevention opened from a first unpaid rent.
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from asll.toolkit import (
     Violation,
     db,
-    household_measure_periods,
+    household_measures,
     household_support_measures,
     request_profile,
 )
+from asll.toolkit import french_date as fmt
+from asll.toolkit import json_date as iso
 
 from .codes import (
     AIDE_RECHERCHE,
@@ -41,16 +42,6 @@ SUPPORT_LABELS = {
     "MAJ": "mesure d'accompagnement judiciaire (MAJ)",
     "MJAGBF": "mesure judiciaire d'aide à la gestion du budget familial (MJAGBF)",
 }
-
-
-def fmt(value: date) -> str:
-    return value.strftime("%d/%m/%Y")
-
-
-def iso(value) -> date | None:
-    if value in (None, ""):
-        return None
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def validate(tenant, measure, transition: str, data: dict) -> list[Violation]:
@@ -103,7 +94,7 @@ def _research_aid(tenant, measure, asked) -> list[Violation]:
             "quotient_familial_trop_eleve", f"Quotient familial de {euros(Decimal(str(quotient)))} : l'aide à la "
             f"recherche est ouverte jusqu'à 2/3 du SMIC net, soit {euros(ceiling)}."))
     if asked.get("situation_recherche") == "accord_sous_location":
-        accords = [m for m in household_measure_periods(measure.household_id)
+        accords = [m for m in household_measures(measure.household_id)
                    if m["measure_type"] == BAIL_GLISSANT and m["decision_date"] is not None]
         if not accords:
             found.append(Violation(
@@ -123,7 +114,7 @@ def _prevention(measure, asked) -> list[Violation]:
         found.append(Violation("suivi_avant_impaye", f"Le suivi de prévention ne peut s'ouvrir avant le premier "
                                f"impayé de loyer ({fmt(first_unpaid)})."))
     if any(m["measure_type"] == PREVENTION_IMPAYES and m["status"] in ACTIVE and m["id"] != measure.id
-           for m in household_measure_periods(measure.household_id)):
+           for m in household_measures(measure.household_id)):
         found.append(Violation("suivi_deja_ouvert", "Un suivi de prévention des impayés de loyer est déjà ouvert "
                                "pour ce ménage."))
     return found

@@ -21,6 +21,9 @@ class MoselleSettingsSchema(Schema):
         load_default=SMIC_NET_MONTHLY_2026,
         validate=validate.Range(min=0, min_inclusive=False, error="Le SMIC net mensuel doit être positif."),
         error_messages={"invalid": "Montant invalide."},
+        metadata={"label": "SMIC net mensuel (€)",
+                  "description": "Sert au plafond de l'aide à la recherche du FSL : quotient familial au plus "
+                                 "égal aux deux tiers du SMIC net. À mettre à jour à chaque revalorisation."},
     )
 
 

@@ -117,17 +117,13 @@ def fsl_aids(year: int) -> StatTable:
                      note="Action 11 du PDALPD : FSL Accès et FSL Maintien.")
 
 
-def _granted(year: int, measure_type: str) -> int:
-    measures = measures_table()
-    start, end = _year(year)
-    return _count(sa.select(sa.func.count(measures.c.id)).where(
-        measures.c.measure_type == measure_type, measures.c.decision_date.between(start, end)))
-
-
 def indicators(year: int) -> StatTable:
     start, end = _year(year)
     measures, households, extras = measures_table(), households_table(), measure_extras_table()
     decisions, requests = decisions_table(), requests_table()
+    granted = dict(db.session.execute(
+        sa.select(measures.c.measure_type, sa.func.count(measures.c.id)).where(*_granted_in(year, measures))
+        .group_by(measures.c.measure_type)).all())
     priority = households.c.extra[("public_prioritaire", "code")].as_string()
     prioritised = _count(sa.select(sa.func.count(sa.distinct(households.c.id)))
                          .select_from(measures.join(households, households.c.id == measures.c.household_id))
@@ -152,20 +148,20 @@ def indicators(year: int) -> StatTable:
         sa.or_(measures.c.end_date.is_(None), measures.c.end_date > end)))
     rows = (
         ("Action 8 – Intermédiation locative", "Sous-locations avec bail glissant accordées par la commission "
-         "unique de sous-location", _granted(year, BAIL_GLISSANT)),
+         "unique de sous-location", granted.get(BAIL_GLISSANT, 0)),
         ("Action 9 – Publics prioritaires", "Ménages prioritaires (P1 à P4) ayant obtenu une mesure", prioritised),
         ("Action 11 – FSL", "Aides à l'accès accordées", aids.get("acces", (0, 0))[0]),
         ("Action 11 – FSL", "Montant des aides à l'accès (€)", aids.get("acces", (0, Decimal("0.00")))[1]),
         ("Action 11 – FSL", "Aides au maintien accordées", aids.get("maintien", (0, 0))[0]),
         ("Action 11 – FSL", "Montant des aides au maintien (€)", aids.get("maintien", (0, Decimal("0.00")))[1]),
-        ("Action 11 – FSL", "Aides à la recherche accordées", _granted(year, AIDE_RECHERCHE)),
+        ("Action 11 – FSL", "Aides à la recherche accordées", granted.get(AIDE_RECHERCHE, 0)),
         ("Action 12 – Prévention des impayés", "Suivis ouverts dès le premier impayé de loyer", int(follow_ups or 0)),
         ("Action 12 – Prévention des impayés", "Montant moyen du premier impayé (€)", _money(mean_first_unpaid)),
-        ("Action 14 – ASLL", "Mesures d'accès au logement accordées", _granted(year, ACCES)),
-        ("Action 14 – ASLL", "Mesures de maintien dans le logement accordées", _granted(year, MAINTIEN)),
+        ("Action 14 – ASLL", "Mesures d'accès au logement accordées", granted.get(ACCES, 0)),
+        ("Action 14 – ASLL", "Mesures de maintien dans le logement accordées", granted.get(MAINTIEN, 0)),
         ("Action 14 – ASLL", "Mesures d'accès et de maintien en cours au 31 décembre", running),
         ("Action 15 – Publics atypiques", "Situations examinées en commission des situations atypiques", examined),
-        ("Action 15 – Publics atypiques", "Plans d'actions élaborés", _granted(year, SITUATION_ATYPIQUE)),
+        ("Action 15 – Publics atypiques", "Plans d'actions élaborés", granted.get(SITUATION_ATYPIQUE, 0)),
         ("Action 15 – Publics atypiques", "dont relogements décidés", rehousing),
     )
     return StatTable(key="moselle_indicateurs_actions", title=f"Indicateurs par action du 7e PDALPD – {year}",
@@ -216,5 +212,7 @@ def priority_of(measure) -> str:
 
 
 def fsl_total_of(measure) -> Decimal:
-    """Sum of the FSL aids granted with the measure."""
-    return _money(_scalar(sa.select(sa.func.sum(FslAid.amount)).where(FslAid.measure_id == measure.id)))
+    """Sum of the FSL aids granted with the measure, read from its ``extra`` (the grant's input, from which
+    ``after_transition`` wrote the ``FslAid`` rows): no query per exported row."""
+    aids = (measure.extra or {}).get("aides_fsl") or ()
+    return _money(sum((Decimal(str(aid["montant"])) for aid in aids), Decimal(0)))

@@ -33,6 +33,10 @@ MODE_RESPONSABLE = "responsable"  # the head of circonscription validates alone
 MODE_COMMISSION = "commission"  # the circonscription's monthly commission validates
 VALIDATION_MODES = (MODE_RESPONSABLE, MODE_COMMISSION)
 COMMISSION_BY_MODE = {MODE_RESPONSABLE: VALIDATION, MODE_COMMISSION: COMMISSION_MENSUELLE}
+VALIDATION_MODE_LABELS = {
+    MODE_RESPONSABLE: "Validation par le responsable de circonscription",
+    MODE_COMMISSION: "Commission mensuelle de circonscription",
+}
 
 # The seed says "quatre circonscriptions d'action sociale" without naming them; these
 # are the Orne's own (Alençon, Argentan, Flers, L'Aigle-Mortagne). The seed does not say
@@ -51,12 +55,26 @@ class OrneSettingsSchema(Schema):
 
     validation_modes = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1)),
-        values=fields.String(validate=validate.OneOf(VALIDATION_MODES)),
+        values=fields.String(validate=validate.OneOf(VALIDATION_MODES, error=(
+            "Mode de validation inconnu : « responsable » (le responsable de circonscription valide seul) ou "
+            "« commission » (commission mensuelle de circonscription)."))),
         load_default=lambda: dict(DEFAULT_VALIDATION_MODES),
+        metadata={
+            "label": "Validation des mesures par circonscription d'action sociale",
+            "description": "Une instance par circonscription : validation soit par le responsable de "
+                           "circonscription, soit par une commission mensuelle.",
+            "choice_labels": VALIDATION_MODE_LABELS,
+        },
     )
-    agreement_measures = fields.Integer(load_default=AGREEMENT_MEASURES, validate=validate.Range(min=0))
+    agreement_measures = fields.Integer(
+        load_default=AGREEMENT_MEASURES, validate=validate.Range(min=0),
+        metadata={"label": "Mesures externes conventionnées (par an)",
+                  "description": "Mesures AOLTJ et CHRS prévues par la convention."},
+    )
     agreement_month_measures = fields.Integer(
-        load_default=AGREEMENT_MONTH_MEASURES, validate=validate.Range(min=0)
+        load_default=AGREEMENT_MONTH_MEASURES, validate=validate.Range(min=0),
+        metadata={"label": "Mois-mesures conventionnés (par an)",
+                  "description": "Total des mois d'accompagnement des mesures externes prévu par la convention."},
     )
 
 
@@ -127,7 +145,7 @@ _ALL_TYPES = tuple(mt.code for mt in MEASURE_TYPES)
 COMMISSIONS = (
     CommissionDef(
         code=VALIDATION,
-        label="Validation par le responsable de circonscription",
+        label=VALIDATION_MODE_LABELS[MODE_RESPONSABLE],
         role=CommissionRole.SINGLE_DECIDER,
         examines=_ALL_TYPES,
         description=(
@@ -138,7 +156,7 @@ COMMISSIONS = (
     ),
     CommissionDef(
         code=COMMISSION_MENSUELLE,
-        label="Commission mensuelle de circonscription",
+        label=VALIDATION_MODE_LABELS[MODE_COMMISSION],
         role=CommissionRole.DECIDES,
         examines=_ALL_TYPES,
         rhythm="mensuelle",
@@ -263,6 +281,12 @@ from . import demo, reports, rules  # noqa: E402
 def asll_request_fields(tenant, measure_type):
     """The request's origin (no means test), the ALT of young people, the CHRS exit date."""
     return rules.request_fields(measure_type)
+
+
+@hookimpl
+def asll_request_commission(tenant, request):
+    """The household's circonscription decides: its head alone, or its monthly commission in session."""
+    return rules.request_commission(tenant, request)
 
 
 @hookimpl

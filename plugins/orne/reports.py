@@ -17,7 +17,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from asll.toolkit import ExportColumn, StatTable, db, measures_table
+from asll.toolkit import ExportColumn, StatTable, db, measures_table, percent
 
 from .models import OrneMeasureDomain, OrneMeasureRecord
 from .rules import DOMAINS, HOUSING_RESULTS, ORIGINS, PREFIX, RESOURCES, SITUATIONS, agreement_use, settings_of
@@ -43,10 +43,6 @@ HEADINGS = (
 )
 
 
-def _percent(part: int, whole: int) -> int:
-    return round(100 * part / whole) if whole else 0
-
-
 def _followed(m, year: int):
     return sa.and_(m.c.measure_type.like(f"{PREFIX}%"), m.c.start_date.is_not(None),
                    m.c.start_date <= date(year, 12, 31),
@@ -54,7 +50,9 @@ def _followed(m, year: int):
 
 
 def statistics(tenant, year: int) -> list[StatTable]:
-    return [domain_headings(year), _raw_domains(year), _agreement(tenant, year), _situation(year), _origins(year)]
+    total = followed_count(year)
+    return [domain_headings(year, total), _raw_domains(year, total), _agreement(tenant, year), _situation(year),
+            _origins(year)]
 
 
 def followed_count(year: int) -> int:
@@ -62,10 +60,9 @@ def followed_count(year: int) -> int:
     return db.session.scalar(sa.select(sa.func.count(m.c.id)).where(_followed(m, year)))
 
 
-def domain_headings(year: int) -> StatTable:
-    """The 2008 report's cumulative percentages, computed from the domains worked on."""
+def domain_headings(year: int, total: int) -> StatTable:
+    """The 2008 report's cumulative percentages of the ``total`` households followed, from the domains worked on."""
     m = measures_table()
-    total = followed_count(year)
     rows = []
     for _key, label, domains, housed in HEADINGS:
         query = (sa.select(sa.func.count(sa.distinct(m.c.id)))
@@ -78,23 +75,22 @@ def domain_headings(year: int) -> StatTable:
             query = query.where(sa.or_(OrneMeasureRecord.entry_housing.is_(None),
                                        OrneMeasureRecord.entry_housing.not_in(HOUSED_AT_ENTRY)))
         count = db.session.scalar(query)
-        rows.append((label, count, _percent(count, total)))
+        rows.append((label, count, percent(count, total)))
     return StatTable(key="orne.domaines", title=f"Domaines d'intervention {year} (cumulables)",
                      columns=("Domaine", "Mesures", "% des ménages accompagnés"), rows=tuple(rows), chart="bar",
                      note=f"{total} ménage(s) accompagné(s) dans l'année ; un ménage peut relever de plusieurs "
                           "domaines.")
 
 
-def _raw_domains(year: int) -> StatTable:
+def _raw_domains(year: int, total: int) -> StatTable:
     m = measures_table()
     counts = dict(db.session.execute(
         sa.select(OrneMeasureDomain.domain, sa.func.count(sa.distinct(m.c.id)))
         .select_from(m.join(OrneMeasureDomain, OrneMeasureDomain.measure_id == m.c.id))
         .where(_followed(m, year)).group_by(OrneMeasureDomain.domain)).all())
-    total = followed_count(year)
     return StatTable(key="orne.contenu", title=f"Contenu des mesures {year}",
                      columns=("Domaine d'intervention", "Mesures", "%"),
-                     rows=tuple((label, counts.get(code, 0), _percent(counts.get(code, 0), total))
+                     rows=tuple((label, counts.get(code, 0), percent(counts.get(code, 0), total))
                                 for code, label in DOMAINS.items()))
 
 
@@ -102,9 +98,9 @@ def _agreement(tenant, year: int) -> StatTable:
     settings = settings_of(tenant)
     count, months = agreement_use(year)
     rows = (
-        ("Mesures externes", settings["agreement_measures"], count, _percent(count, settings["agreement_measures"])),
+        ("Mesures externes", settings["agreement_measures"], count, percent(count, settings["agreement_measures"])),
         ("Mois-mesures", settings["agreement_month_measures"], months,
-         _percent(months, settings["agreement_month_measures"])),
+         percent(months, settings["agreement_month_measures"])),
     )
     return StatTable(key="orne.convention", title=f"Consommation de la convention des mesures externes ({year})",
                      columns=("Unité", "Conventionné", "Accordé dans l'année", "Consommation (%)"), rows=rows,
@@ -144,7 +140,7 @@ def _origins(year: int) -> StatTable:
         .where(_followed(m, year)).group_by(OrneMeasureRecord.origin)).all())
     total = sum(counts.values())
     return StatTable(key="orne.origines", title=f"Origine des demandes ({year})", columns=("Origine", "Mesures", "%"),
-                     rows=tuple((label, counts.get(code, 0), _percent(counts.get(code, 0), total))
+                     rows=tuple((label, counts.get(code, 0), percent(counts.get(code, 0), total))
                                 for code, label in ORIGINS.items()), chart="pie")
 
 

@@ -22,6 +22,7 @@ from asll.toolkit import (
     Violation,
     add_months,
     db,
+    field_metadata,
     household_profile,
     measures_table,
     operator_load,
@@ -33,6 +34,7 @@ from asll.toolkit import (
 from .models import OrneMeasureDomain, OrneMeasureRecord
 from .plugin import (
     CHRS_SUITE,
+    COMMISSION_BY_MODE,
     COMMISSION_MENSUELLE,
     INTERNE,
     JEUNES_ALT,
@@ -124,24 +126,35 @@ def _norm(text: str) -> str:
     return " ".join(plain.replace("'", " ").replace("-", " ").split())
 
 
-def _choice(options: dict, message: str, *, required: bool) -> fields.String:
+def _choice(options: dict, message: str, *, required: bool, label: str, description: str | None = None
+            ) -> fields.String:
+    """A select whose choices are labelled by the same table as the statistics (``options``)."""
     return fields.String(required=required, allow_none=not required,
                          validate=validate.OneOf(list(options), error=message),
-                         error_messages={"required": message, "null": message})
+                         error_messages={"required": message, "null": message},
+                         metadata=field_metadata(label, description, options))
 
 
-def _date(message: str | None = None) -> fields.Date:
+def _date(message: str | None = None, *, label: str, description: str | None = None) -> fields.Date:
     errors = {"invalid": "Date invalide (format attendu : AAAA-MM-JJ)."}
     if message:
         errors.update(required=message, null=message)
-    return fields.Date(required=message is not None, allow_none=message is None, error_messages=errors)
+    return fields.Date(required=message is not None, allow_none=message is None, error_messages=errors,
+                       metadata=field_metadata(label, description))
 
 
-def _domains(required: bool) -> fields.List:
+def _domains(required: bool, *, label: str, description: str) -> fields.List:
     return fields.List(fields.String(validate=validate.OneOf(list(DOMAINS), error=MESSAGES["domaine_inconnu"])),
                        required=required, allow_none=not required,
                        validate=validate.Length(min=1, error=MESSAGES["domaines"]),
-                       error_messages={"required": MESSAGES["domaines"], "null": MESSAGES["domaines"]})
+                       error_messages={"required": MESSAGES["domaines"], "null": MESSAGES["domaines"]},
+                       metadata=field_metadata(label, description, DOMAINS))
+
+
+# Hint of the situation at exit: required once the measure started, unless the household was never
+# met or did not adhere (``NO_EVALUATION_REASONS``).
+_EXIT_HINT = ("À renseigner pour l'évaluation de la mesure, sauf si le ménage n'a pas été rencontré ou n'a pas "
+              "adhéré à la mesure.")
 
 
 # -- requests ----------------------------------------------------------------------------
@@ -149,14 +162,27 @@ def request_fields(measure_type: str) -> dict:
     """The origin of every request (no means test), the ALT of young people, the CHRS exit date."""
     if not is_orne(measure_type):
         return {}
-    found = {"origine": _choice(ORIGINS, MESSAGES["origine"], required=True),
-             "association_agreee": fields.Boolean(allow_none=True),
-             "exercee_par_association": fields.Boolean(allow_none=True)}
+    found = {"origine": _choice(ORIGINS, MESSAGES["origine"], required=True, label="Origine de la demande",
+                                description="Les mesures sont mises en place sans condition de ressources."),
+             "association_agreee": fields.Boolean(allow_none=True, metadata=field_metadata(
+                 "Association d'insertion agréée",
+                 "Demande présentée par une association spécialisée dans l'insertion : cochez si elle est agréée. "
+                 "Une association agréée peut exercer elle-même la mesure.")),
+             "exercee_par_association": fields.Boolean(allow_none=True, metadata=field_metadata(
+                 "Mesure exercée par l'association qui la demande",
+                 "Seule une association agréée peut exercer elle-même la mesure qu'elle demande ; elle est alors "
+                 "désignée comme opérateur."))}
     if measure_type == JEUNES_ALT:
         found["alt"] = fields.Boolean(required=True, validate=validate.Equal(True, error=MESSAGES["alt"]),
-                                      error_messages={"required": MESSAGES["alt"], "null": MESSAGES["alt"]})
+                                      error_messages={"required": MESSAGES["alt"], "null": MESSAGES["alt"]},
+                                      metadata=field_metadata(
+                                          "Mesure adossée à une ALT (allocation de logement temporaire)",
+                                          "Obligatoire : les mesures externes réservées aux jeunes de 18 à 25 ans "
+                                          "sont adossées à une ALT."))
     if measure_type == CHRS_SUITE:
-        found["sortie_chrs_le"] = _date(MESSAGES["sortie_chrs"])
+        found["sortie_chrs_le"] = _date(MESSAGES["sortie_chrs"], label="Date de sortie du CHRS",
+                                        description="Mesure du service de suite du CHRS : favoriser l'accès et le "
+                                                    "maintien dans le logement des sortants du CHRS.")
     return found
 
 
@@ -165,18 +191,38 @@ def transition_fields(measure, transition: str) -> dict:
     if not is_orne(measure.measure_type):
         return {}
     if transition == "grant":
-        return {"date_commission_mensuelle": _date()}
+        return {"date_commission_mensuelle": _date(
+            label="Date de la commission mensuelle",
+            description="Seulement si la circonscription valide les mesures en commission mensuelle : date de la "
+                        "séance qui a validé la mesure. Laissez vide si le responsable de circonscription valide "
+                        "seul.")}
     if transition == "start":
-        return {"domaines": _domains(required=True),
-                "ressources_entree": _choice(RESOURCES, MESSAGES["ressources"], required=True),
-                "situation_pro_entree": _choice(SITUATIONS, MESSAGES["situation"], required=True)}
+        return {"domaines": _domains(required=True, label="Domaines d'intervention",
+                                     description="Plusieurs domaines peuvent se cumuler."),
+                "ressources_entree": _choice(RESOURCES, MESSAGES["ressources"], required=True,
+                                             label="Ressources du ménage à l'entrée"),
+                "situation_pro_entree": _choice(SITUATIONS, MESSAGES["situation"], required=True,
+                                                label="Situation socioprofessionnelle à l'entrée")}
     if transition == "end":
-        return {"domaines": _domains(required=False),
-                "ressources_sortie": _choice(RESOURCES, MESSAGES["ressources"], required=False),
-                "situation_pro_sortie": _choice(SITUATIONS, MESSAGES["situation"], required=False),
-                "resultat_logement": _choice(HOUSING_RESULTS, MESSAGES["resultat"], required=False)}
+        return {"domaines": _domains(required=False, label="Domaines d'intervention au cours de l'accompagnement",
+                                     description="Domaines réellement travaillés ; plusieurs domaines peuvent se "
+                                                 "cumuler. Laissez vide pour garder ceux indiqués au début."),
+                "ressources_sortie": _choice(RESOURCES, MESSAGES["ressources"], required=False,
+                                             label="Ressources du ménage à la sortie", description=_EXIT_HINT),
+                "situation_pro_sortie": _choice(SITUATIONS, MESSAGES["situation"], required=False,
+                                                label="Situation socioprofessionnelle à la sortie",
+                                                description=_EXIT_HINT),
+                "resultat_logement": _choice(HOUSING_RESULTS, MESSAGES["resultat"], required=False,
+                                             label="Résultat obtenu au regard du logement",
+                                             description="Situation du ménage à l'issue de la mesure. " + _EXIT_HINT)}
     if transition == "close":
-        return {"contact_6_mois_le": _date(), "contact_6_mois_point": fields.String(allow_none=True)}
+        return {"contact_6_mois_le": _date(
+                    label="Date du contact avec le ménage 6 mois après la fin",
+                    description="Contacter le ménage 6 mois après la fin de la mesure pour faire le point sur sa "
+                                "situation ; la mesure ne peut être clôturée qu'après ce contact."),
+                "contact_6_mois_point": fields.String(allow_none=True, metadata=field_metadata(
+                    "Point sur la situation à 6 mois",
+                    "Ce qui ressort du contact : situation du ménage au regard du logement 6 mois après la fin."))}
     return {}
 
 
@@ -216,6 +262,18 @@ def circonscription_of(tenant, household: dict | None) -> str | None:
         return None
     wanted = _norm(household["sector"])
     return next((c for c in settings_of(tenant)["validation_modes"] if _norm(c) == wanted), None)
+
+
+def request_commission(tenant, request) -> str | None:
+    """Where a submitted request goes: the monthly commission of a circonscription that holds one
+    (the secretariat puts it on a session's agenda), else its head, who validates alone. A household
+    outside the four circonscriptions keeps the default; the grant rules then ask for its sector."""
+    if not is_orne(request.measure_type):
+        return None
+    circonscription = circonscription_of(tenant, household_profile(request.household_id))
+    if circonscription is None:
+        return None
+    return COMMISSION_BY_MODE[settings_of(tenant)["validation_modes"][circonscription]]
 
 
 def _grant_rules(tenant, measure, data: dict, extra: dict) -> list[Violation]:

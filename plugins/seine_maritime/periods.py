@@ -9,20 +9,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from asll.toolkit import add_months, household_measure_periods, household_support_measures, request_profile
+from asll.toolkit import add_months, household_measures, household_support_measures, request_profile
+from asll.toolkit import french_date as fmt
+from asll.toolkit import json_date as iso
 
 from .codes import MAX_TOTAL_MONTHS
-
-
-def fmt(value: date) -> str:
-    return value.strftime("%d/%m/%Y")
-
-
-def iso(value) -> date | None:
-    """A date stored as ISO text in a JSON ``extra`` (or already a date)."""
-    if value in (None, ""):
-        return None
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def suspended_days(measure, until: date | None = None) -> int:
@@ -68,7 +59,7 @@ def next_measure_start(measure, until: date | None = None) -> date | None:
     """
     if measure.start_date is None:
         return None
-    starts = [m["start_date"] for m in household_measure_periods(measure.household_id)
+    starts = [m["start_date"] for m in household_measures(measure.household_id)
               if m["id"] != measure.id and m["start_date"] is not None]
     starts += [s["start_date"] for s in household_support_measures(measure.household_id)]
     later = sorted(s for s in starts if s > measure.start_date and (until is None or s <= until))

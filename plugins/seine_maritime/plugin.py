@@ -182,11 +182,13 @@ ORGANISATIONS = (
         name="Secrétariat de la commission locale ASLL",
         kind="commission_secretariat",
         description="Ordres du jour, avis de la commission locale ASLL et notifications des décisions.",
+        commissions=(COMMISSION_LOCALE,),
     ),
     OrganisationSpec(
         name="Secrétariat de la CCAPEX",
         kind="commission_secretariat",
         description="Transmet au Département les demandes de diagnostic ASLL décidées après examen en CPEX.",
+        commissions=(CCAPEX,),
     ),
     OrganisationSpec(
         name="Association d'accompagnement ASLL – secteur de Rouen (exemple)",

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from flask import url_for
 
 from asll.extensions import db
-from asll.models import CommissionSession, Measure, OrganisationKind, Request, Role
+from asll.models import CommissionSession, Document, Measure, OrganisationKind, Request, Role
+from asll.models.api import ApiToken
 from asll.services import api_tokens, decisions, users
 from asll.services.actor import Actor
 from asll.tenancy import tenant_context, unscoped
@@ -65,6 +66,8 @@ def _snapshot(app, tenant_id: int):
              for m in db.session.scalars(sa.select(Measure))],
             [(r.id, r.status.value, r.origin) for r in db.session.scalars(sa.select(Request))],
             [(s.id, s.status.value, len(s.items)) for s in db.session.scalars(sa.select(CommissionSession))],
+            [(d.id, d.sha256) for d in db.session.scalars(sa.select(Document))],
+            [(t.id, t.revoked) for t in db.session.scalars(sa.select(ApiToken))],  # DELETE /tokens/<id> revokes
         )
         db.session.remove()
     return state

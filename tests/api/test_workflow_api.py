@@ -98,6 +98,7 @@ def test_a_case_from_household_to_running_measure(app, world, api_as, clock, tes
     [decision] = response.get_json()
     assert (decision["outcome"], decision["decision_date"], decision["operator_id"]) == (
         "granted", "2026-03-10", operator_org)
+    assert decision["warnings"] == []  # the test plugin warns of nothing at a grant
     measure_id = decision["measure_id"]
     held = secretary.get(f"/sessions/{session['id']}").get_json()
     assert held["status"] == "held"
@@ -113,7 +114,7 @@ def test_a_case_from_household_to_running_measure(app, world, api_as, clock, tes
     detail = operator.get(f"/measures/{measure_id}").get_json()
     assert detail["measure"]["status"] == "operator_assigned"
     assert [e["transition"] for e in detail["timeline"]] == ["grant", "assign_operator"]
-    assert detail["timeline"][0]["transition_label"] == "Accord de la mesure"
+    assert detail["timeline"][0]["transition_label"] == "Mesure accordée"
     assert detail["decision"]["id"] == decision["id"]
     assert {"start", "end"} <= {t["name"] for t in detail["transitions"]}
     assert "suspend" not in {t["name"] for t in detail["transitions"]}  # a département decision

@@ -160,3 +160,14 @@ def artifacts_folder(request) -> Path:
         for old in folder.glob("*.png"):
             old.unlink()
     return folder
+
+
+def log_in(b: BrowserCheck, email: str, password: str, name: str | None = None) -> None:
+    """Log in through the form and land on the dashboard (checked as ``tableau de bord <name>`` if named)."""
+    b.goto("/connexion")
+    b.page.get_by_label("Adresse électronique").fill(email)
+    b.page.get_by_label("Mot de passe").fill(password)
+    b.page.get_by_role("button", name="Se connecter").click()
+    b.page.wait_for_url(re.compile(r"/tableau-de-bord$"))
+    if name:
+        b.check(f"tableau de bord {name}")

@@ -15,6 +15,7 @@ services check is relative (start after the decision, end after the start...).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -23,7 +24,7 @@ from asll.domain.calendar import today
 from asll.extensions import db
 from asll.models import AuditEvent, Decision, Document, Measure, MeasureStatus, Request, RequestStatus, Role
 from asll.tenancy import tenant_context
-from tests.browser.conftest import BrowserCheck
+from tests.browser.conftest import BrowserCheck, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -38,15 +39,6 @@ DIAGNOSTIC = {
     "Démarches déjà entreprises": "Demande de logement social déposée en janvier.",
     "Objectifs de l'accompagnement": "Accéder à un logement autonome et s'y maintenir.",
 }
-
-
-def log_in(b: BrowserCheck, email: str, password: str, name: str) -> None:
-    b.goto("/connexion")
-    b.page.get_by_label("Adresse électronique").fill(email)
-    b.page.get_by_label("Mot de passe").fill(password)
-    b.page.get_by_role("button", name="Se connecter").click()
-    b.page.wait_for_url(re.compile(r"/tableau-de-bord$"))
-    b.check(f"tableau de bord {name}")
 
 
 def log_out(b: BrowserCheck) -> None:
@@ -70,8 +62,7 @@ def open_action(b: BrowserCheck, label: str):
 def download(b: BrowserCheck, link) -> bytes:
     with b.page.expect_download() as info:
         link.click()
-    path = info.value.path()
-    return open(path, "rb").read()
+    return Path(info.value.path()).read_bytes()
 
 
 def test_a_case_from_request_to_bilan_with_every_role(app, world, live_server, browser_context, artifacts_folder):

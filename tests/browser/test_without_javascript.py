@@ -8,8 +8,6 @@ checked by axe in ``test_case_journey.py`` and ``test_phone_screen`` below.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import sqlalchemy as sa
 
@@ -17,17 +15,9 @@ from asll.domain.calendar import today
 from asll.extensions import db
 from asll.models import Measure, MeasureStatus, Role
 from asll.tenancy import tenant_context
-from tests.browser.conftest import BrowserCheck
+from tests.browser.conftest import BrowserCheck, log_in
 
 pytestmark = pytest.mark.browser
-
-
-def _log_in(b: BrowserCheck, email: str, password: str) -> None:
-    b.goto("/connexion")
-    b.page.get_by_label("Adresse électronique").fill(email)
-    b.page.get_by_label("Mot de passe").fill(password)
-    b.page.get_by_role("button", name="Se connecter").click()
-    b.page.wait_for_url(re.compile(r"/tableau-de-bord$"))
 
 
 def test_essential_paths_work_without_javascript(app, world, live_server, browser_context_without_js,
@@ -35,12 +25,13 @@ def test_essential_paths_work_without_javascript(app, world, live_server, browse
     page = browser_context_without_js.new_page()
     b = BrowserCheck(page, live_server, artifacts_folder, axe=False)
     loire, day = world.loire, today()
-    assert page.evaluate("1 + 1") == 2  # the test driver still evaluates; the page's own scripts do not run
 
-    _log_in(b, loire.users[Role.PRESCRIBER].email, world.password)
+    log_in(b, loire.users[Role.PRESCRIBER].email, world.password)
     b.goto("/menages/nouveau")
     page.get_by_role("button", name="Créer le ménage").click()
     assert "Au moins un membre du ménage est nécessaire." in page.locator(".error-summary").inner_text()
+    # asll.js, had it run, would have moved the focus to the summary (test_case_journey checks it does)
+    assert not page.evaluate("document.activeElement.classList.contains('error-summary')")
     b.check("sans javascript - erreurs")
     page.get_by_label("Nom (obligatoire)", exact=True).fill("Lefèvre")
     page.get_by_label("Prénom (obligatoire)", exact=True).fill("Sam")
@@ -67,7 +58,7 @@ def test_essential_paths_work_without_javascript(app, world, live_server, browse
     reference = page.locator("h1").inner_text().split()[1]
     page.get_by_role("button", name="Se déconnecter").click()
 
-    _log_in(b, loire.users[Role.COMMISSION_SECRETARY].email, world.password)
+    log_in(b, loire.users[Role.COMMISSION_SECRETARY].email, world.password)
     b.goto("/commissions")
     page.get_by_label("Commission (obligatoire)").select_option(label="Commission Logement Unique (CLU)")
     page.get_by_label("Date de la séance (obligatoire)").fill(day.isoformat())
@@ -81,7 +72,7 @@ def test_essential_paths_work_without_javascript(app, world, live_server, browse
     b.check("sans javascript - séance")
     page.get_by_role("button", name="Se déconnecter").click()
 
-    _log_in(b, loire.users[Role.OPERATOR_WORKER].email, world.password)
+    log_in(b, loire.users[Role.OPERATOR_WORKER].email, world.password)
     page.get_by_role("region", name="Mesures à démarrer").locator("li", has_text="LEFÈVRE").get_by_role("link").click()
     page.locator("details.action > summary", has_text="Démarrer la mesure").click()  # native <details>
     page.get_by_role("button", name="Démarrer la mesure (contrat signé)").click()
@@ -98,7 +89,7 @@ def test_phone_screen(app, world, live_server, browser_context, artifacts_folder
     page = browser_context.new_page()
     page.set_viewport_size({"width": width, "height": 844})
     b = BrowserCheck(page, live_server, artifacts_folder)
-    _log_in(b, world.loire.users[Role.DEPT_AGENT].email, world.password)
+    log_in(b, world.loire.users[Role.DEPT_AGENT].email, world.password)
     for path, name in [("/tableau-de-bord", "mobile tableau de bord"), ("/demandes", "mobile demandes"),
                        (f"/mesures/{world.loire.measure.id}", "mobile mesure"),
                        (f"/menages/{world.loire.household.id}", "mobile ménage"),

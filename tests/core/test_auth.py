@@ -57,8 +57,10 @@ def test_good_login_reaches_the_dashboard_of_the_only_tenant(world, client):
 def test_logout_needs_a_post_with_csrf(world, client):
     login(client, world.loire.users[Role.PRESCRIBER].email, world.password)
     assert client.get("/deconnexion").status_code == 405
-    page = client.get("/tableau-de-bord").get_data(as_text=True)
-    client.post("/deconnexion", data={"csrf_token": csrf_token(page)})
+    assert client.post("/deconnexion").status_code == 400  # no CSRF token
+    dashboard = client.get("/tableau-de-bord")
+    assert dashboard.status_code == 200  # still logged in
+    client.post("/deconnexion", data={"csrf_token": csrf_token(dashboard.get_data(as_text=True))})
     assert client.get("/tableau-de-bord").status_code == 302
 
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from jinja2 import ChoiceLoader, DictLoader
 
 from asll.extensions import db
-from asll.models import AuditEvent, Decision, Document, OrganisationKind, Role
+from asll.models import AuditEvent, Decision, Document, Organisation, OrganisationKind, Role
 from asll.plugins.contract import PluginInfo
 from asll.plugins.hookspecs import hookimpl
 from asll.services import audit, decisions, documents, measures, requests
@@ -267,6 +267,22 @@ def test_minutes_list_every_examined_request_with_its_decision(app_ctx, world):
         documents.open_document(w.actor(Role.COMMISSION_MEMBER), document.id)
         with pytest.raises(NotFound):
             documents.open_document(w.actor(Role.PRESCRIBER), document.id)
+
+
+def test_a_secretariat_edits_letters_and_minutes_only_of_the_commissions_it_serves(app_ctx, world, uploads):
+    w = world.loire
+    with tenant_context(w.tenant.id):
+        case = held_session(w)
+        db.session.execute(sa.update(Organisation).values(commission_codes=["wf.autre"])  # no longer the CLU
+                           .where(Organisation.id == w.orgs[OrganisationKind.COMMISSION_SECRETARIAT].id))
+        secretary = w.actor(Role.COMMISSION_SECRETARY)
+        for attempt in (lambda: documents.minutes(secretary, case.session_id),
+                        lambda: documents.decision_letters(secretary, case.granted.id)):
+            with pytest.raises(PermissionDenied, match=re.escape(f"ne sert pas la commission « {CLU_LABEL} »")):
+                attempt()
+        assert stored_files(uploads) == []
+        # The département's service edits them for every commission.
+        assert documents.minutes(w.actor(Role.DEPT_AGENT), case.session_id).kind == "minutes"
 
 
 def test_minutes_wait_for_the_session_to_be_held(app_ctx, world):

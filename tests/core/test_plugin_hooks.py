@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from asll.extensions import db
-from asll.models import Household, Measure, MeasureStatus, Role
+from asll.models import Document, Household, Measure, MeasureStatus, OrganisationKind, PluginActivation, Request, Role
 from asll.services import demo, measures, plugins, requests
 from asll.services.actor import Actor
 from asll.services.errors import ValidationFailed
@@ -107,12 +107,10 @@ def test_transition_fields_reach_the_measure_and_the_after_hook(world, hk):
 
 
 def test_demo_cases_are_played_through_the_services_once(app, world, hk):
-    from asll.models import OrganisationKind, PluginActivation
-
     with tenant_context(world.loire.tenant.id):
         db.session.execute(sa.delete(Measure))
-        db.session.execute(sa.delete(__import__("asll.models", fromlist=["Request"]).Request))
-        db.session.execute(sa.delete(__import__("asll.models", fromlist=["Document"]).Document))
+        db.session.execute(sa.delete(Request))
+        db.session.execute(sa.delete(Document))
         db.session.execute(sa.delete(Household))
         activation = db.session.scalars(sa.select(PluginActivation).where(PluginActivation.plugin == "hk")).one()
         activation.settings = {"op": world.loire.orgs[OrganisationKind.OPERATOR].id}

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from asll.extensions import db
-from asll.models import AuditEvent
+from asll.models import AuditEvent, Measure, Role
 from asll.plugins import hookspecs
 from asll.plugins.contract import PluginInfo
 from asll.plugins.manager import PluginLoadError, PluginRegistry
@@ -78,13 +78,11 @@ def test_disabling_hides_measure_types_of_that_tenant_only_and_keeps_its_cases(a
     assert plugin_service.commissions(loire_id) == {}
     assert any(code.startswith("orne.") for code in plugin_service.measure_types(orne_id))
     with tenant_context(loire_id):
-        from asll.models import Measure
-
         assert db.session.scalar(sa.select(sa.func.count(Measure.id))) == 1
 
 
 def test_only_a_platform_admin_toggles_plugins(app_ctx, world):
-    admin_of_loire = world.loire.actor(__import__("asll.models", fromlist=["Role"]).Role.DEPT_ADMIN)
+    admin_of_loire = world.loire.actor(Role.DEPT_ADMIN)
     with pytest.raises(PermissionDenied):
         plugin_service.set_enabled(admin_of_loire, world.loire.tenant.id, "orne", True)
 
@@ -117,8 +115,6 @@ def test_plugin_that_cannot_be_imported_fails_start_up(monkeypatch):
     import importlib.metadata
 
     broken = importlib.metadata.EntryPoint(name="broken", value="asll_missing_module.plugin", group="asll.plugins")
-    real = importlib.metadata.entry_points
-
     class FakeDist:
         entry_points = [broken]
         metadata = {"name": "broken-dist"}
@@ -126,7 +122,6 @@ def test_plugin_that_cannot_be_imported_fails_start_up(monkeypatch):
     monkeypatch.setattr(importlib.metadata, "distributions", lambda: [FakeDist()])
     with pytest.raises(PluginLoadError, match="asll_missing_module"):
         PluginRegistry()
-    assert real is importlib.metadata.entry_points
 
 
 def test_platform_admin_toggles_a_plugin_on_the_web_page_and_it_is_audited(world, client):
@@ -148,8 +143,6 @@ def test_platform_admin_toggles_a_plugin_on_the_web_page_and_it_is_audited(world
 
 
 def test_plugin_admin_page_is_refused_to_a_departement_admin(world, client):
-    from asll.models import Role
-
     login(client, world.loire.users[Role.DEPT_ADMIN].email, world.password)
     assert client.get("/admin/plugins").status_code == 403
 
@@ -170,14 +163,15 @@ def test_cli_enables_and_disables_a_plugin_with_an_audit_entry(app_ctx, world, a
 
 
 def test_plugin_settings_are_validated_and_defaulted(app_ctx, world):
-    from asll.models import Role
-
     orne_admin = world.orne.actor(Role.DEPT_ADMIN)
     info = plugin_service.tenant_info(world.orne.tenant.id)
     assert info.settings_for("orne")["agreement_month_measures"] == 762
     from asll.services.errors import ValidationFailed
 
-    with pytest.raises(ValidationFailed):
-        plugin_service.update_settings(orne_admin, "orne", {"agreement_measures": "beaucoup"})
+    with pytest.raises(ValidationFailed) as refused:
+        plugin_service.update_settings(orne_admin, "orne", {"agreement_measures": "beaucoup", "couleur": "bleu"})
+    # marshmallow's defaults ("Not a valid integer.", "Unknown field.") reach the admin in French.
+    assert refused.value.fields == {"agreement_measures": ["Un nombre entier est attendu."],
+                                    "couleur": ["Champ inconnu."]}
     saved = plugin_service.update_settings(orne_admin, "orne", {"agreement_measures": 130})
     assert saved["agreement_measures"] == 130

@@ -614,6 +614,13 @@ def test_bad_input_is_refused_with_french_field_messages(env):
                    {"household_id": household_id, "measure_type": SHORT,
                     "extra": {"date_impaye": "hier", "inconnu": 1}}).fields == {
         "extra": {"date_impaye": ["Date d'impayé invalide."], "inconnu": ["Champ inconnu."]}}
+    # Where no plugin declares a field, "extra" holds nothing: it is not a free store for personal data.
+    assert refused(ValidationFailed, requests.save_draft, env.prescriber,
+                   {"household_id": household_id, "measure_type": ACCES, "extra": {"inconnu": 1}}).fields == {
+        "extra": {"inconnu": ["Champ inconnu."]}}
+    assert refused(ValidationFailed, requests.create_household, env.prescriber,
+                   {"members": [{"last_name": "X", "first_name": "Y"}], "extra": {"inconnu": 1}}).fields == {
+        "extra": {"inconnu": ["Champ inconnu."]}}
     assert refused(ValidationFailed, requests.add_support_measure, env.prescriber, household_id,
                    {"code": "XYZ", "start_date": "2026-01-01"}).fields == {
         "code": ["Mesure d'accompagnement inconnue."]}
@@ -640,7 +647,11 @@ def test_bad_input_is_refused_with_french_field_messages(env):
         assert exc.fields == {reference: error}, decision
     exc = refused(ValidationFailed, decisions.decide_in_session, env.secretary, session_id,
                   {request_id + 1000: {"outcome": "refused", "reason": "x"}})
-    assert exc.fields == {"decisions": [f"Demande(s) absente(s) de l'ordre du jour : {[request_id + 1000]}."]}
+    assert exc.fields == {"decisions": [f"Demande(s) n° {request_id + 1000} absente(s) de l'ordre du jour."]}
+    # Already on this agenda: it cannot be put on it again.
+    exc = refused(ValidationFailed, decisions.build_agenda, env.secretary, session_id, [request_id])
+    assert exc.fields == {"request_ids": [f"Demande(s) n° {request_id} non éligible(s) : déjà inscrite(s) ou "
+                                          "décidée(s), ou relevant d'une autre commission."]}
 
 
 def test_plugin_request_fields_are_stored_and_checked_on_submission(env):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 import pytest
@@ -31,8 +30,8 @@ from asll.toolkit import (
     Violation,
     hookimpl,
 )
+from tests.conftest import PARIS, Clock, day  # noqa: F401  (re-exported to the workflow and API tests)
 
-PARIS = ZoneInfo("Europe/Paris")
 WF = "wf"
 SHORT = "wf.court"  # a measure type without commission, decided by a single decider
 # The core's tests use a fake département, so that no real département's rules (which
@@ -51,10 +50,6 @@ DIAGNOSTIC = {
     "steps_taken": "Demande de logement social déposée en janvier.",
     "objectives": "Accéder à un logement autonome et s'y maintenir.",
 }
-
-
-def day(value: str) -> dt.date:
-    return dt.date.fromisoformat(value)
 
 
 class WorkflowPlugin:
@@ -117,16 +112,6 @@ class WorkflowPlugin:
             found.append(ObligationDef("bilan", "Recevoir le bilan", add_months(measure.end_date, 1),
                                        "operator_worker", done=measure.bilan_date is not None))
         return found + list(self.extra_obligations)
-
-
-class Clock:
-    """The fixed clock: time only moves when a test says so."""
-
-    def __init__(self, traveller):
-        self._traveller = traveller
-
-    def to(self, value: str, hour: int = 10) -> None:
-        self._traveller.move_to(dt.datetime.combine(day(value), dt.time(hour), tzinfo=PARIS))
 
 
 @dataclass

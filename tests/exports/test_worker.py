@@ -43,4 +43,4 @@ def test_the_worker_produces_the_export_the_page_follows(app, world, client, cel
     assert rows[1:] == [[loire.measure.reference, "Martin", loire.orgs[OrganisationKind.OPERATOR].name]]
     # The task ran in the worker process, not in this one.
     assert celery_worker.pid != os.getpid()
-    assert "asll.exports.run" in celery_worker.log_text() and "succeeded" in celery_worker.log_text()
+    celery_worker.wait_for_log(r"Task asll\.exports\.run\[[0-9a-f-]+\] succeeded")

@@ -8,14 +8,17 @@ no Flask app, no database. Figures are checked against the French seeds in
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
-from marshmallow import ValidationError
+from marshmallow import ValidationError, validate
+from marshmallow import fields as mf
 
 import asll_loire.plugin as loire
 import asll_moselle.plugin as moselle
 import asll_orne.plugin as orne
 import asll_seine_maritime.plugin as seine_maritime
+from asll.domain.machine import TRANSITIONS
 from asll.plugins.defaults import NATIONAL_SUPPORT_MEASURES
 from asll.plugins.manager import PluginRegistry
 from asll.toolkit import CommissionRole, MeasureKind, TenantInfo
@@ -117,7 +120,64 @@ def test_organisations_have_known_kinds_and_unique_names(name):
     assert {o.kind for o in found} <= ORGANISATION_KINDS
     assert {o.capacity_unit for o in found} <= {"month", "year"}
     assert {"operator", "commission_secretariat"} <= {o.kind for o in found}
+    # Only secretariats serve commissions, and only the plugin's own commissions that sit in session.
+    sitting = {code for code, c in commissions(name).items() if c.role is not CommissionRole.SINGLE_DECIDER}
+    for organisation in found:
+        assert not organisation.commissions or organisation.kind == "commission_secretariat", organisation.name
+        assert set(organisation.commissions) <= sitting, organisation.name
 
+
+def _form_fields(name: str):
+    """Every extra field a plugin adds to a form: household, each request type, each transition."""
+    module, tn = PLUGINS[name][0], tenant(name)
+    settings = module.asll_plugin_info().settings_schema
+    if settings is not None:
+        yield "paramètres", settings().fields
+    if hasattr(module, "asll_household_fields"):
+        yield "ménage", module.asll_household_fields(tenant=tn) or {}
+    for mt in module.asll_measure_types(tenant=tn):
+        if hasattr(module, "asll_request_fields"):
+            yield f"demande {mt.code}", module.asll_request_fields(tenant=tn, measure_type=mt.code) or {}
+        if hasattr(module, "asll_transition_fields"):
+            for prolongations in (0, 1, 2):
+                measure = SimpleNamespace(id=1, household_id=1, operator_id=None, measure_type=mt.code,
+                                          kind=mt.kind, status=None, extra={}, prolongation_count=prolongations)
+                for transition in (*TRANSITIONS, "grant"):
+                    found = module.asll_transition_fields(tenant=tn, measure=measure, transition=transition)
+                    yield f"{transition} {mt.code}", found or {}
+
+
+def _with_nested(found: dict, prefix: str = ""):
+    """The fields and, for a nested object or a list of them, its own fields (``parent.child``)."""
+    for field_name, f in found.items():
+        yield f"{prefix}{field_name}", f
+        inner = f.inner if isinstance(f, mf.List) else f
+        if isinstance(inner, mf.Nested):
+            yield from _with_nested(inner.schema.fields, f"{prefix}{field_name}.")
+
+
+def _one_of(f):
+    inner = f.inner if isinstance(f, mf.List) else (f.value_field if isinstance(f, mf.Dict) else f)
+    return next((v for v in getattr(inner, "validators", ()) if isinstance(v, validate.OneOf)), None)
+
+
+@pytest.mark.parametrize("name", PLUGINS)
+def test_every_form_field_has_a_french_label_and_labelled_choices(name):
+    """A social worker reads "Imprimé 42 joint", not "imprime_42", and "Bailleur", not "bailleur"."""
+    missing = set()
+    for form, found in _form_fields(name):
+        for field_name, f in _with_nested(found):
+            metadata = f.metadata or {}
+            if not metadata.get("label"):
+                missing.add(f"{form}: {field_name} sans libellé")
+            one_of = _one_of(f)
+            if one_of is not None:
+                labels = dict(zip(one_of.choices, one_of.labels or (), strict=False))
+                labels.update(metadata.get("choice_labels") or {})
+                unlabelled = [c for c in one_of.choices if c != "" and not labels.get(c)]
+                if unlabelled:
+                    missing.add(f"{form}: {field_name} choix sans libellé {unlabelled}")
+    assert not missing, "\n".join(sorted(missing))
 
 # -- Loire (seeds 000 and 003) ------------------------------------------------------------
 

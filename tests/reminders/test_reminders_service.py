@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 
 from asll.extensions import db
-from asll.models import AuditEvent, Obligation, ObligationState, OrganisationKind, Role, User
+from asll.models import AuditEvent, Obligation, ObligationState, Organisation, OrganisationKind, Role, User
 from asll.models.base import utcnow
 from asll.models.reminders import OutboxKind, OutboxMessage, OutboxState, Reminder
-from asll.services import mail, reminders, tenants
+from asll.services import mail, reminders, tenants, users
 from asll.services.actor import Actor
 from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from asll.tenancy import tenant_context
@@ -243,6 +243,32 @@ def test_the_prescriber_organisation_is_reminded_when_the_filer_left(app_ctx, wo
     set_obligations(rp, loire.tenant.id, measure_id, obligation("bilan", "Recevoir le bilan", "2026-04-04", "prescriber"))
     _sweep(loire.tenant.id, clock, "2026-04-01")
     assert _reminders_of(loire.tenant.id) == [("bilan", -3, "collegue.42@test.asll.fr")]
+
+
+def test_a_secretary_is_reminded_of_the_commissions_they_may_run(app_ctx, world):
+    """The rule that lets a secretary run a commission's sessions (access.served_commissions, over
+    all their memberships) is the rule of its reminders: a département admin who also sits in a
+    secretariat serving one commission runs, and is reminded of, every commission."""
+    loire = world.loire
+    tid, secretariat = loire.tenant.id, loire.orgs[OrganisationKind.COMMISSION_SECRETARIAT]
+    with tenant_context(tid):
+        db.session.execute(sa.update(Organisation).where(Organisation.id == secretariat.id)
+                           .values(commission_codes=["loire.clu"]))
+        db.session.commit()
+    both = add_user(loire, Role.COMMISSION_SECRETARY, "double.42@test.asll.fr", OrganisationKind.COMMISSION_SECRETARIAT)
+    with tenant_context(tid):
+        users.add_membership(Actor.system(tid), db.session.get(User, both), tid, Role.DEPT_ADMIN)
+        db.session.commit()
+        directory = reminders.Directory()
+
+        def reminded(code):
+            return {user_id for user_id, _ in directory.resolve(
+                Role.COMMISSION_SECRETARY.value, operator_id=None, worker_id=None, filed_by_id=None,
+                prescriber_org_id=None, commission_code=code)}
+
+        secretary = loire.users[Role.COMMISSION_SECRETARY].id  # the same secretariat, no other role
+        assert reminded("loire.clu") == {secretary, both}
+        assert reminded("loire.autre") == {both}
 
 
 # =====================================================================================

@@ -241,6 +241,22 @@ class CeleryWorkerProcess:
             raise
         return self
 
+    def wait_for_log(self, pattern: str, timeout: float = 30) -> re.Match:
+        """Poll the log until ``pattern`` appears; fail with the log tail after ``timeout``.
+
+        A task's effects (its database rows) are visible before the worker has logged its
+        outcome, so a test reading the log right after seeing the effects must wait for it.
+        """
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            match = regex.search(self.log_text())
+            if match:
+                return match
+            if time.monotonic() >= deadline or not self.alive:
+                raise AssertionError(f"{pattern!r} not in the worker log after {timeout:g} s.\n{self.log_tail()}")
+            time.sleep(_POLL_INTERVAL)
+
     def wait_ready(self, timeout: float | None = None) -> None:
         """Poll the log for ``<nodename> ready.`` until the deadline; fail with the log tail."""
         timeout = self.ready_timeout if timeout is None else timeout

@@ -9,7 +9,15 @@ from html.parser import HTMLParser
 import marshmallow as ma
 import pytest
 
-from asll.toolkit import CommissionDef, CommissionRole, MeasureKind, MeasureTypeDef, PluginInfo, hookimpl
+from asll.toolkit import (
+    CommissionDef,
+    CommissionRole,
+    MeasureKind,
+    MeasureTypeDef,
+    PluginInfo,
+    Violation,
+    hookimpl,
+)
 from tests.conftest import login
 
 
@@ -100,6 +108,23 @@ class FormsSettings(ma.Schema):
         load_default=lambda: {"Nord": "seul", "Sud": "commission"}, metadata={"label": "Mode de validation"})
 
 
+class ReferentSchema(ma.Schema):
+    nom = ma.fields.String(required=True, error_messages={"required": "Indiquez le nom du référent."},
+                           metadata={"label": "Nom du référent"})
+    service = ma.fields.String(validate=ma.validate.OneOf(["ccas", "cms"]), metadata={
+        "label": "Service", "choice_labels": {"ccas": "CCAS", "cms": "Centre médico-social"}})
+    depuis = ma.fields.Date(metadata={"label": "Référent depuis le"})
+
+
+class AideSchema(ma.Schema):
+    nature = ma.fields.String(required=True, validate=ma.validate.OneOf(
+        ["caution", "assurance"], labels=["Dépôt de garantie", "Assurance habitation"]),
+        error_messages={"required": "Indiquez la nature de l'aide."}, metadata={"label": "Nature de l'aide"})
+    montant = ma.fields.Decimal(required=True, places=2, as_string=True,
+                                error_messages={"required": "Indiquez le montant.", "invalid": "Montant invalide."},
+                                metadata={"label": "Montant (€)"})
+
+
 class FormsPlugin:
     """Fields of every marshmallow kind the pages must render generically."""
 
@@ -144,7 +169,16 @@ class FormsPlugin:
     @hookimpl
     def asll_household_fields(self, tenant):
         return {"quartier_prioritaire": ma.fields.Boolean(load_default=False,
-                                                          metadata={"label": "Quartier prioritaire de la ville"})}
+                                                          metadata={"label": "Quartier prioritaire de la ville"}),
+                "referent": ma.fields.Nested(ReferentSchema, metadata={"label": "Référent social"}),
+                "aides": ma.fields.List(ma.fields.Nested(AideSchema), metadata={"label": "Aides du FSL"})}
+
+    @hookimpl
+    def asll_validate_transition(self, tenant, measure, transition, data):
+        if transition == "grant" and (data.get("extra") or {}).get("avis_service") == "Réservé":
+            return [Violation("avis_reserve", "Avis du service réservé : prévoyez un point d'étape à un mois.",
+                              blocking=False)]
+        return []
 
     @hookimpl
     def asll_transition_fields(self, tenant, measure, transition):

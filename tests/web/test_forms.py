@@ -12,7 +12,7 @@ import re
 import sqlalchemy as sa
 
 from asll.extensions import db
-from asll.models import Decision, Household, Measure, MeasureStatus, OrganisationKind, Request, RequestStatus, Role
+from asll.models import AuditEvent, Decision, Household, Measure, MeasureStatus, OrganisationKind, Request, RequestStatus, Role
 from asll.services import requests
 from asll.tenancy import tenant_context
 from tests.conftest import csrf_token
@@ -75,6 +75,11 @@ def test_plugin_fields_are_read_back_as_the_service_loads_them(forms_plugin, wor
                                "public": "P2", "domaines": ["budget", "dette"], "enfants": 2, "dette": "1200.50"}
     shown = text(client.get(f"/demandes/{draft.id}"))
     assert "Public P2 (sortie d&#39;hébergement)" in shown and "05/01/2026" in shown
+    # The history says what was done, and one consultation for the page read: an action is no "read".
+    with app.app_context(), tenant_context(world.loire.tenant.id):
+        actions = list(db.session.scalars(sa.select(AuditEvent.action).where(
+            AuditEvent.object_type == "request", AuditEvent.object_id == draft.id).order_by(AuditEvent.id)))
+    assert actions == ["request.create", "request.update", "request.submit", "request.read"]
 
 
 def _submitted(app, world, measure_type: str, name: str) -> int:
@@ -108,12 +113,15 @@ def test_a_single_decider_decides_on_the_request_page(forms_plugin, world, as_ro
     granted = client.post(f"/demandes/{request_id}/decision", data={
         "csrf_token": csrf_token(html), "outcome": "granted", "decision_date": "2026-03-05",
         "duration_months": "4", "operator_id": str(world.loire.orgs[OrganisationKind.OPERATOR].id),
-        "extra.avis_service": "Favorable"})
+        "extra.avis_service": "Réservé"})
     assert granted.status_code == 302
+    # The rule's non-blocking warning reaches the decider with the decision.
+    shown = text(client.get(granted.headers["Location"]))
+    assert "Attention : Avis du service réservé : prévoyez un point d&#39;étape à un mois." in shown
     with app.app_context(), tenant_context(world.loire.tenant.id):
         measure = db.session.scalars(sa.select(Measure).where(Measure.request_id == request_id)).one()
         assert measure.status is MeasureStatus.OPERATOR_ASSIGNED and measure.granted_months == 4
-        assert measure.extra["avis_service"] == "Favorable"
+        assert measure.extra["avis_service"] == "Réservé"
 
 
 def _transitions(response) -> set[str]:
@@ -182,6 +190,8 @@ def test_a_commission_session_from_programme_to_minutes(forms_plugin, world, as_
                                                         "session_date": "2026-03-10", "location": "Salle 2"})
     assert created.status_code == 302
     session_url = created.headers["Location"]
+    junk = client.post(f"{session_url}/ordre-du-jour", data={"csrf_token": token, "request_ids": ["²", "99999999999"]})
+    assert junk.status_code == 422 and "Cochez au moins une demande à inscrire." in text(junk)
     client.post(f"{session_url}/ordre-du-jour", data={"csrf_token": token, "request_ids": [str(first), str(second)]})
     agenda = page(client.get(session_url))
     agenda.assert_labelled()
@@ -224,6 +234,8 @@ def test_household_form_keeps_the_rows_and_reports_errors_per_member(forms_plugi
     more = client.post("/menages/nouveau", data={"csrf_token": token, "rows": "3", "add_rows": "1",
                                                  "members.0.last_name": "Roux"})
     assert "members.4.last_name" in page(more).inputs and 'value="Roux"' in more.get_data(as_text=True)
+    tampered = client.post("/menages/nouveau", data={"csrf_token": token, "rows": "beaucoup", "add_rows": "1"})
+    assert tampered.status_code == 200 and "members.3.last_name" in page(tampered).inputs
     with app.app_context(), tenant_context(world.loire.tenant.id):
         before = db.session.scalar(sa.select(sa.func.count(Household.id)))
     refused = client.post("/menages/nouveau", data={"csrf_token": token, "rows": "3",
@@ -249,3 +261,48 @@ def test_household_form_keeps_the_rows_and_reports_errors_per_member(forms_plugi
     assert edit.status_code == 302
     assert "Firminy" in text(client.get(f"/menages/{household.id}"))
     assert as_role(Role.AUDITOR).get(f"/menages/{household.id}/modifier").status_code == 403
+
+
+def test_nested_plugin_fields_are_filled_row_by_row_and_shown_with_their_labels(forms_plugin, world, as_role, app):
+    """A plugin's object (a referent) and list of objects (FSL aids) are fieldsets of their own
+    fields: blank rows are ignored, an error points at the row's field, and nothing typed is lost."""
+    client = as_role(Role.PRESCRIBER)
+    blank = page(client.get("/menages/nouveau"))
+    blank.assert_labelled()
+    assert blank.widget("extra.referent.nom")["type"] == "text"
+    assert blank.widget("extra.referent.service")["tag"] == "select"
+    assert blank.widget("extra.referent.depuis")["type"] == "date"
+    assert {"extra.aides.0.nature", "extra.aides.0.montant", "extra.aides.1.nature", "extra.aides.1.montant"} <= \
+        set(blank.inputs)
+    html = text(client.get("/menages/nouveau"))
+    assert "<legend>Référent social</legend>" in html and "Aides du FSL – n° 2" in html
+    assert '<option value="caution">Dépôt de garantie</option>' in html
+    base = {"csrf_token": csrf_token(blank.html), "rows": "1", "reference": "0", "members.0.last_name": "Roux",
+            "members.0.first_name": "Paul", "extra.referent.nom": "Mme Perrin", "extra.referent.service": "cms",
+            "extra.referent.depuis": "2026-02-01", "extra.aides.0.nature": "caution",
+            "extra.aides.1.nature": "", "extra.aides.1.montant": ""}
+    with app.app_context(), tenant_context(world.loire.tenant.id):
+        before = db.session.scalar(sa.select(sa.func.count(Household.id)))
+    refused = client.post("/menages/nouveau", data={**base, "extra.aides.0.montant": "beaucoup"})
+    assert refused.status_code == 422
+    form = page(refused)
+    assert "#m-extra-aides-0-montant" in form.summary_links
+    form.assert_summary_targets_exist()
+    assert "Montant invalide." in text(refused)
+    assert form.widget("extra.referent.nom")["value"] == "Mme Perrin"  # kept for the correction
+    assert form.widget("extra.aides.0.montant")["value"] == "beaucoup"
+    with app.app_context(), tenant_context(world.loire.tenant.id):
+        assert db.session.scalar(sa.select(sa.func.count(Household.id))) == before
+    created = client.post("/menages/nouveau", data={**base, "extra.aides.0.montant": "350.5"})
+    assert created.status_code == 302
+    with app.app_context(), tenant_context(world.loire.tenant.id):
+        household = db.session.scalars(sa.select(Household).order_by(Household.id.desc())).first()
+        assert household.extra["referent"] == {"nom": "Mme Perrin", "service": "cms", "depuis": "2026-02-01"}
+        assert household.extra["aides"] == [{"nature": "caution", "montant": "350.50"}]
+    shown = text(client.get(f"/menages/{household.id}"))
+    assert "Nom du référent : Mme Perrin, Service : Centre médico-social, Référent depuis le : 01/02/2026" in shown
+    assert "Nature de l&#39;aide : Dépôt de garantie, Montant (€) : 350.50" in shown
+    # The edit form shows the stored rows, and a blank one to add an aid.
+    edit = page(client.get(f"/menages/{household.id}/modifier"))
+    assert edit.widget("extra.aides.0.montant")["value"] == "350.50"
+    assert edit.widget("extra.aides.1.montant").get("value", "") == ""

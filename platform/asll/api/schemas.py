@@ -19,7 +19,7 @@ from decimal import Decimal
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from asll.domain.machine import TRANSITIONS
+from asll.domain.machine import TRANSITION_LABELS, TRANSITIONS
 from asll.models import (
     DecisionOutcome,
     HousingStatus,
@@ -30,11 +30,11 @@ from asll.models import (
     Role,
     SessionStatus,
 )
+from asll.models.base import MAX_ID
 from asll.plugins.contract import CommissionRole, MeasureKind
 from asll.services import schemas as service_schemas
 from asll.services.documents import DOCUMENT_KINDS, GENERATED_KINDS
 
-MAX_ID = 2**31 - 1  # the database's INTEGER
 MAX_AMOUNT = Decimal("99999999.99")  # NUMERIC(10, 2)
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2199, 12, 31)
 REQUIRED = {"required": "Ce champ est obligatoire.", "null": "Ce champ est obligatoire."}
@@ -394,7 +394,6 @@ class MeasurePage(ma.Schema):
     next_after = fields.Integer(allow_none=True)
 
 
-TRANSITION_LABELS = {"grant": "Accord de la mesure", **{name: t.label for name, t in TRANSITIONS.items()}}
 
 
 @complete
@@ -442,6 +441,9 @@ class DecisionOut(ma.Schema):
     reason = fields.String()
     redirected_to = fields.String()
     measure_id = fields.Integer(allow_none=True)
+    warnings = fields.List(fields.Nested(ViolationOut), metadata={
+        "description": "Avertissements non bloquants des règles du département (secteur, capacité de "
+                       "l'opérateur...), donnés quand la décision est enregistrée ; vide à la relecture."})
 
 
 @complete

@@ -60,6 +60,10 @@ TRANSITIONS: dict[str, Transition] = {
     )
 }
 
+# Every step of a measure's timeline as the users read it: the grant, then the transitions.
+TRANSITION_LABELS = {"grant": "Mesure accordée", **{name: t.label for name, t in TRANSITIONS.items()}}
+
+
 END_REASONS = {
     "term": "Fin à l'échéance prévue",
     "not_met": "Ménage non rencontré",

@@ -64,7 +64,8 @@ class Request(TimestampMixin, TenantScoped, Base):
     __tablename__ = "request"
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "reference"),
-        sa.Index("ix_request_tenant_status", "tenant_id", "status"),
+        # The secretariat's queue: submitted requests of one commission (and counts per commission).
+        sa.Index("ix_request_tenant_status_commission", "tenant_id", "status", "commission_code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -102,7 +103,7 @@ class Measure(TimestampMixin, TenantScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(sa.String(32))
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"), index=True)
-    request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("request.id"))
+    request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("request.id"), index=True)
     measure_type: Mapped[str] = mapped_column(sa.String(64))
     kind: Mapped[str] = mapped_column(sa.String(32))
     status: Mapped[MeasureStatus] = mapped_column(

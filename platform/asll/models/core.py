@@ -148,3 +148,5 @@ class Organisation(TimestampMixin, TenantScoped, Base):
     email: Mapped[str] = mapped_column(sa.String(254), default="")
     description: Mapped[str] = mapped_column(sa.Text, default="")
     active: Mapped[bool] = mapped_column(default=True)
+    # A commission secretariat: the codes of the commissions it serves; empty means all of them.
+    commission_codes: Mapped[list] = mapped_column(default=list, server_default="[]")

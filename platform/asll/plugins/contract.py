@@ -117,6 +117,7 @@ class OrganisationSpec:
     phone: str = ""
     email: str = ""
     description: str = ""
+    commissions: tuple[str, ...] = ()  # a secretariat: the commissions it serves (empty: all)
 
 
 @dataclass(frozen=True)
@@ -195,8 +196,13 @@ class StatTable:
 
 @dataclass(frozen=True)
 class ExportColumn:
-    """An export column a plugin adds: ``value(measure)`` reads the value from a measure row."""
+    """An export column a plugin adds: ``value(measure)`` reads the value from a measure row.
+
+    ``personal`` columns (the default) are left out of pseudonymised exports; a column that
+    says nothing about a person (an amount, a yes/no) may set it to False.
+    """
 
     key: str
     label: str
     value: Any
+    personal: bool = True

@@ -71,7 +71,8 @@ def asll_validate_transition(tenant, measure, transition, data):
 
     ``measure`` is the measure before the transition, ``data`` the validated input
     (dates, durations, reasons). Any blocking violation refuses the transition and
-    nothing is changed.
+    nothing is changed. For ``"grant"``, ``data["session"]`` is the commission session
+    that decided (``None`` for a single decider).
     """
 
 
@@ -156,7 +157,8 @@ def asll_after_transition(tenant, measure, transition, data):
     """Called after the core applied ``transition`` to ``measure``, in the same transaction.
 
     A plugin that owns tables records its own rows here (e.g. evaluation data at the end of
-    a measure). Raising aborts the whole transition: nothing is saved.
+    a measure). Raising aborts the whole transition: nothing is saved. ``data`` is as for
+    :func:`asll_validate_transition`, ``data["session"]`` included for ``"grant"``.
     """
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from asll.models import Household, Measure, Request, RequestStatus, Role
+from asll.models import Household, Measure, Organisation, OrganisationKind, Request, RequestStatus, Role
 from asll.services.actor import Actor
 
 # Roles that see every file of their tenant.
@@ -76,3 +76,29 @@ def get_in_tenant(model, object_id: int | None):
     if object_id is None:
         return None
     return db.session.scalar(sa.select(model).where(model.id == object_id))
+
+
+def served_commissions(actor: Actor) -> frozenset[str] | None:
+    """The commissions whose sessions ``actor`` runs (programme, agenda, decisions, attendance).
+
+    ``None`` means all of them: a département admin, a secretary attached to no secretariat (the
+    département's own), or one whose secretariat lists none. Otherwise the union of the lists of
+    the actor's secretariats; an actor who is no secretary serves none.
+    """
+    from asll.extensions import db
+
+    if actor.has(Role.DEPT_ADMIN) or actor.user_id is None:
+        return None
+    if not actor.has(Role.COMMISSION_SECRETARY):
+        return frozenset()
+    lists = list(db.session.scalars(sa.select(Organisation.commission_codes).where(
+        Organisation.id.in_(list(actor.organisation_ids)),
+        Organisation.kind == OrganisationKind.COMMISSION_SECRETARIAT)))
+    if not lists or any(not codes for codes in lists):
+        return None
+    return frozenset(code for codes in lists for code in codes)
+
+
+def serves(actor: Actor, commission_code: str) -> bool:
+    served = served_commissions(actor)
+    return served is None or commission_code in served

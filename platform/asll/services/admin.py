@@ -14,9 +14,9 @@ from marshmallow import fields, validate
 
 from asll.extensions import db
 from asll.models import CommissionSession, Membership, Organisation, OrganisationKind, Role
-from asll.plugins.contract import OrganisationSpec
+from asll.plugins.contract import CommissionRole, OrganisationSpec
 from asll.security import MIN_PASSWORD_LENGTH
-from asll.services import audit, tenants, users
+from asll.services import audit, decisions, tenants, users
 from asll.services.access import get_in_tenant
 from asll.services.actor import Actor
 from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
@@ -24,7 +24,7 @@ from asll.services.schemas import REQUIRED, FrenchSchema, nonempty, text
 from asll.services.validation import load
 
 ORGANISATION_FIELDS = ("name", "kind", "sectors", "capacity", "capacity_unit", "reinforced_capacity", "address",
-                       "phone", "email", "description", "active")
+                       "phone", "email", "description", "active", "commission_codes")
 CAPACITY_UNITS = ("month", "year")
 
 
@@ -32,7 +32,8 @@ class OrganisationSchema(FrenchSchema):
     name = nonempty(200)
     kind = fields.Enum(OrganisationKind, by_value=True, required=True,
                        error_messages={**REQUIRED, "unknown": "Nature d'organisme inconnue."})
-    sectors = fields.List(fields.String(validate=validate.Length(min=1, max=120)), load_default=list)
+    sectors = fields.List(fields.String(validate=validate.Length(
+        min=1, max=120, error="Chaque secteur fait entre 1 et 120 caractères.")), load_default=list)
     capacity = fields.Integer(load_default=None, validate=validate.Range(min=0, error="Capacité négative."),
                               error_messages={"invalid": "Nombre entier attendu."})
     capacity_unit = fields.String(load_default="month", validate=validate.OneOf(
@@ -47,10 +48,29 @@ class OrganisationSchema(FrenchSchema):
     active = fields.Boolean(load_default=True)
 
     @ma.validates_schema
+    def _served_commissions(self, data, **kwargs):
+        if data.get("commission_codes") and data.get("kind") is not OrganisationKind.COMMISSION_SECRETARIAT:
+            raise ma.ValidationError("Seul un secrétariat de commission sert des commissions.", "commission_codes")
+
+    @ma.validates_schema
     def _reinforced(self, data, **kwargs):
         if data.get("reinforced_capacity") and (data.get("capacity") or 0) < data["reinforced_capacity"]:
             raise ma.ValidationError("Les suivis renforcés font partie de la capacité : au plus la capacité.",
                                      "reinforced_capacity")
+
+
+def organisation_schema(actor: Actor) -> OrganisationSchema:
+    """The organisation schema with the tenant's commissions as the choices a secretariat serves."""
+    from asll.services import plugins as plugin_service
+
+    commissions = {code: c for code, c in plugin_service.commissions(actor.tenant_id).items()
+                   if c.role is not CommissionRole.SINGLE_DECIDER}  # a single decider has no sessions
+    served = fields.List(fields.String(validate=validate.OneOf(
+        list(commissions), labels=[c.label for c in commissions.values()],
+        error="Commission inconnue dans ce département, ou qui décide seule, sans séance.")),
+        load_default=list)
+    schema_class = type("TenantOrganisationSchema", (OrganisationSchema,), {"commission_codes": served})
+    return schema_class()
 
 
 class MemberSchema(FrenchSchema):
@@ -88,11 +108,13 @@ def _name_taken(name: str, except_id: int | None = None) -> bool:
 # -- organisations ----------------------------------------------------------------------
 def create_organisation(actor: Actor, data: dict) -> Organisation:
     _require_dept_admin(actor)
-    loaded = load(OrganisationSchema(), data)
+    loaded = load(organisation_schema(actor), data)
     if _name_taken(loaded["name"]):
         raise ValidationFailed({"name": ["Un organisme porte déjà ce nom dans ce département."]})
     active = loaded.pop("active")
-    spec = OrganisationSpec(**{**loaded, "kind": loaded["kind"].value, "sectors": tuple(loaded["sectors"])})
+    spec = OrganisationSpec(**{**{k: v for k, v in loaded.items() if k != "commission_codes"},
+                               "kind": loaded["kind"].value, "sectors": tuple(loaded["sectors"]),
+                               "commissions": tuple(loaded["commission_codes"])})
     organisation = tenants.create_organisation(actor, spec)
     organisation.active = active
     db.session.commit()
@@ -105,7 +127,7 @@ def update_organisation(actor: Actor, organisation_id: int, data: dict) -> Organ
     if organisation is None:
         raise NotFound("Organisme introuvable.")
     _require_dept_admin(actor)
-    loaded = load(OrganisationSchema(), data)
+    loaded = load(organisation_schema(actor), data)
     if _name_taken(loaded["name"], organisation.id):
         raise ValidationFailed({"name": ["Un organisme porte déjà ce nom dans ce département."]})
     before = audit.snapshot(organisation, ORGANISATION_FIELDS)
@@ -160,11 +182,12 @@ def set_membership_active(actor: Actor, membership_id: int, active: bool) -> Mem
 # -- commission sessions ----------------------------------------------------------------
 def record_attendance(actor: Actor, session_id: int, members_present: str) -> CommissionSession:
     """Who sat in the session (printed in its minutes); by its secretariat."""
-    session = db.session.scalar(sa.select(CommissionSession).where(CommissionSession.id == session_id))
+    session = get_in_tenant(CommissionSession, session_id)
     if session is None:
         raise NotFound("Séance introuvable.")
     if not actor.has(Role.COMMISSION_SECRETARY, Role.DEPT_ADMIN):
         raise PermissionDenied("Seul le secrétariat de la commission enregistre les présences.")
+    decisions.require_serves(actor, session.commission_code)
     value = (members_present or "").strip()
     if len(value) > 5000:
         raise ValidationFailed({"members_present": ["5000 caractères au plus."]})

@@ -27,7 +27,7 @@ from asll.models import (
     SessionStatus,
     User,
 )
-from asll.services import cases, decisions, measures
+from asll.services import cases, decisions, measures, views
 from asll.services.access import measure_criteria, request_criteria
 from asll.services.actor import Actor
 from asll.services.documents import SESSION_READERS
@@ -92,12 +92,6 @@ def measure_detail(actor: Actor, measure_id: int) -> MeasureDetail:
     )
 
 
-def _require_session_reader(actor: Actor) -> None:
-    # NotFound rather than PermissionDenied: sessions a role cannot read do not exist for it.
-    if not actor.has(*SESSION_READERS):
-        raise NotFound("Séance introuvable.")
-
-
 def list_sessions(actor: Actor, *, after_id: int | None = None, limit: int = 50,
                   commission_code: str | None = None, status: SessionStatus | None = None) -> list[CommissionSession]:
     """Commission sessions, newest first, for the roles that read them."""
@@ -112,11 +106,8 @@ def list_sessions(actor: Actor, *, after_id: int | None = None, limit: int = 50,
 
 
 def get_session(actor: Actor, session_id: int) -> CommissionSession:
-    _require_session_reader(actor)
-    session = db.session.scalar(sa.select(CommissionSession).where(CommissionSession.id == session_id))
-    if session is None:
-        raise NotFound("Séance introuvable.")
-    return session
+    """A session the actor may read (NotFound for a role that reads none, as on the web)."""
+    return views.get_session(actor, session_id)
 
 
 def session_decisions(actor: Actor, session_id: int) -> list[Decision]:

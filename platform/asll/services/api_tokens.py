@@ -19,12 +19,14 @@ import marshmallow as ma
 import sqlalchemy as sa
 
 from asll.extensions import db
-from asll.models import Tenant, User
+from asll.models import User
 from asll.models.api import ApiToken
 from asll.models.base import utcnow
 from asll.services import audit
 from asll.services.actor import Actor
 from asll.services.errors import NotFound, PermissionDenied, ValidationFailed
+from asll.services.schemas import FrenchSchema
+from asll.services.tenants import tenant_by_code
 from asll.services.users import memberships_of, normalise_email
 from asll.services.validation import load
 from asll.tenancy import tenant_context, unscoped
@@ -36,19 +38,13 @@ MAX_SECRET_LENGTH = 200
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-class TokenSchema(ma.Schema):
+class TokenSchema(FrenchSchema):
     label = ma.fields.String(
         required=True,
         validate=ma.validate.Length(min=1, max=120, error="Le libellé doit faire entre 1 et 120 caractères."),
         error_messages={"required": "Le libellé est obligatoire.", "null": "Le libellé est obligatoire.",
                         "invalid": "Le libellé doit être un texte."},
     )
-
-    def handle_error(self, error, data, **kwargs):
-        for key, messages in list(error.messages.items()):
-            if messages == ["Unknown field."]:
-                error.messages[key] = ["Champ inconnu."]
-        raise error
 
 
 @dataclass(frozen=True)
@@ -105,8 +101,7 @@ def issue_for_user(actor: Actor, email: str, tenant_code: str, label: str) -> tu
     user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email or "")))
     if user is None or not user.active:
         raise NotFound(f"Aucun compte actif pour « {email} ».", "utilisateur_inconnu")
-    with unscoped():
-        tenant = db.session.scalar(sa.select(Tenant).where(Tenant.code == (tenant_code or "").strip()))
+    tenant = tenant_by_code((tenant_code or "").strip())
     if tenant is None or not tenant.active:
         raise NotFound(f"Département « {tenant_code} » introuvable.", "departement_inconnu")
     if not any(m.tenant_id == tenant.id for m in memberships_of(user.id)):

@@ -150,7 +150,8 @@ def verify_chain(tenant_id: int | None) -> list[ChainProblem]:
 
 
 def history(object_type: str, object_id: int, limit: int = 200) -> list[AuditEvent]:
-    """The audit entries of one object in the current tenant, oldest first (a case's history)."""
-    return list(db.session.scalars(
+    """The latest ``limit`` audit entries of one object in the current tenant, oldest first (a case's history)."""
+    latest = list(db.session.scalars(
         sa.select(AuditEvent).where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
-        .order_by(AuditEvent.seq).limit(limit)))
+        .order_by(AuditEvent.seq.desc()).limit(limit)))
+    return latest[::-1]

@@ -12,27 +12,23 @@ from asll.services.actor import Actor
 from asll.services.errors import NotFound
 
 
-def get_request(actor: Actor, request_id: int) -> Request:
+def get_request(actor: Actor, request_id: int, *, log_read: bool = True) -> Request:
+    """A request the actor may see. ``log_read=False`` for an action, which audits itself."""
     obj = db.session.scalar(sa.select(Request).where(Request.id == request_id, request_criteria(actor)))
     if obj is None:
         raise NotFound("Demande introuvable.")
-    audit.record(actor, "request.read", object_type="request", object_id=obj.id)
-    db.session.commit()
+    if log_read:
+        audit.record(actor, "request.read", object_type="request", object_id=obj.id)
+        db.session.commit()
     return obj
 
 
-def get_measure(actor: Actor, measure_id: int) -> Measure:
+def get_measure(actor: Actor, measure_id: int, *, log_read: bool = True) -> Measure:
+    """A measure the actor may see. ``log_read=False`` for an action, which audits itself."""
     obj = db.session.scalar(sa.select(Measure).where(Measure.id == measure_id, measure_criteria(actor)))
     if obj is None:
         raise NotFound("Mesure introuvable.")
-    audit.record(actor, "measure.read", object_type="measure", object_id=obj.id)
-    db.session.commit()
+    if log_read:
+        audit.record(actor, "measure.read", object_type="measure", object_id=obj.id)
+        db.session.commit()
     return obj
-
-
-def counts(actor: Actor) -> dict[str, int]:
-    """Figures for the dashboard, within what the actor may see."""
-    return {
-        "requests": db.session.scalar(sa.select(sa.func.count(Request.id)).where(request_criteria(actor))) or 0,
-        "measures": db.session.scalar(sa.select(sa.func.count(Measure.id)).where(measure_criteria(actor))) or 0,
-    }

@@ -27,6 +27,7 @@ from asll.models import (
 from asll.plugins.contract import CommissionRole, Violation
 from asll.services import audit, measures
 from asll.services import plugins as plugin_service
+from asll.services.access import get_in_tenant, serves
 from asll.services.actor import Actor
 from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from asll.services.schemas import DecisionSchema, SessionSchema
@@ -37,11 +38,21 @@ SINGLE_DECIDERS = (Role.DEPT_AGENT, Role.DEPT_ADMIN)
 
 
 def _session(session_id: int) -> CommissionSession:
-    # A SELECT, not session.get(): an object already in the identity map would bypass the tenant filter.
-    session = db.session.scalar(sa.select(CommissionSession).where(CommissionSession.id == session_id))
+    session = get_in_tenant(CommissionSession, session_id)
     if session is None:
         raise NotFound("Séance introuvable.")
     return session
+
+
+def _ids(ids) -> str:
+    return ", ".join(str(i) for i in ids)
+
+
+def require_serves(actor: Actor, commission_code: str) -> None:
+    """Refuse a secretariat's act on a commission it does not serve (see ``access.served_commissions``)."""
+    if not serves(actor, commission_code):
+        label = getattr(plugin_service.commissions(actor.tenant_id).get(commission_code), "label", commission_code)
+        raise PermissionDenied(f"Votre secrétariat ne sert pas la commission « {label} ».")
 
 
 def create_session(actor: Actor, data: dict) -> CommissionSession:
@@ -53,6 +64,7 @@ def create_session(actor: Actor, data: dict) -> CommissionSession:
         raise ValidationFailed({"commission_code": ["Commission inconnue dans ce département."]})
     if commission.role is CommissionRole.SINGLE_DECIDER:
         raise ValidationFailed({"commission_code": ["Cette instance décide seule, sans séance."]})
+    require_serves(actor, commission.code)
     session = CommissionSession(created_by_id=actor.user_id, **loaded)
     db.session.add(session)
     db.session.flush()
@@ -74,13 +86,16 @@ def build_agenda(actor: Actor, session_id: int, request_ids: list[int] | None = 
     if not actor.has(*SECRETARIAT):
         raise PermissionDenied("Seul le secrétariat d'une commission peut établir l'ordre du jour.")
     session = _session(session_id)
+    require_serves(actor, session.commission_code)
     if session.status is not SessionStatus.PLANNED:
         raise ServiceError("La séance a déjà été tenue : son ordre du jour est figé.", "seance_tenue")
     candidates = {r.id: r for r in pending_requests(actor, session.commission_code)}
     wanted = list(candidates) if request_ids is None else request_ids
     unknown = [rid for rid in wanted if rid not in candidates]
     if unknown:
-        raise ValidationFailed({"request_ids": [f"Demande(s) non éligible(s) pour cette commission : {unknown}."]})
+        raise ValidationFailed({"request_ids": [
+            f"Demande(s) n° {_ids(unknown)} non éligible(s) : déjà inscrite(s) ou décidée(s), ou relevant d'une autre "
+            "commission."]})
     position = len(session.items)
     for request_id in wanted:
         position += 1
@@ -97,9 +112,7 @@ def _decide_one(actor: Actor, request: Request, data: dict, session: CommissionS
     """Validate and record one decision in the current transaction (the caller commits)."""
     schema = DecisionSchema()
     if (data or {}).get("outcome") == DecisionOutcome.GRANTED.value:
-        # A transient measure (never added to the session) tells the plugins what is being granted.
-        probe = Measure(measure_type=(data or {}).get("measure_type") or request.measure_type,
-                        household_id=request.household_id, request_id=request.id, extra={})
+        probe = measures.grant_probe(request, (data or {}).get("measure_type"))
         schema = measures.transition_schema(actor.tenant_id, probe, "grant", DecisionSchema)
         data = {"extra": {}, **data}
     loaded = load(schema, data)
@@ -138,7 +151,7 @@ def _decide_one(actor: Actor, request: Request, data: dict, session: CommissionS
         decision.measure_type, decision.duration_months = definition.code, months
         decision.operator_id, decision.measure_id = measure.operator_id, measure.id
         request.status = RequestStatus.DECIDED
-        measures.after_transition(actor.tenant_id, measure, "grant", loaded)
+        measures.after_transition(actor.tenant_id, measure, "grant", {**loaded, "session": session})
         measures.recompute_obligations(measure)
     elif loaded["outcome"] is DecisionOutcome.ADJOURNED:
         request.status = RequestStatus.SUBMITTED  # back in the queue for a later session
@@ -161,10 +174,11 @@ def decide_in_session(actor: Actor, session_id: int, decisions: dict[int, dict])
     if not actor.has(*SECRETARIAT):
         raise PermissionDenied("Seul le secrétariat de la commission enregistre ses décisions.")
     session = _session(session_id)
+    require_serves(actor, session.commission_code)
     on_agenda = {item.request_id: item.request for item in session.items}
     missing = [rid for rid in decisions if rid not in on_agenda]
     if missing:
-        raise ValidationFailed({"decisions": [f"Demande(s) absente(s) de l'ordre du jour : {missing}."]})
+        raise ValidationFailed({"decisions": [f"Demande(s) n° {_ids(missing)} absente(s) de l'ordre du jour."]})
     recorded, errors, violations = [], {}, []
     for request_id, data in decisions.items():
         try:

@@ -162,7 +162,6 @@ def play_demo_cases(tenant_id: int) -> tuple[int, list[str]]:
             return 0, []
         actor = _demo_actor(tenant_id)
         commissions = plugin_service.commissions(tenant_id)
-        types = plugin_service.measure_types(tenant_id)
         sessions: dict[tuple[str, object], int] = {}
         played, errors = 0, []
         for plugin, case in plugin_service.collect(tenant_id, "asll_demo_cases"):
@@ -184,7 +183,6 @@ def play_demo_cases(tenant_id: int) -> tuple[int, list[str]]:
                     elif step.action == "submit":
                         requests.submit(actor, request.id)
                     elif step.action in ("schedule", "decide"):
-                        request = requests.get_request_row(request.id)
                         commission = commissions.get(request.commission_code or "")
                         if commission is not None and commission.role.value != "single_decider":
                             session_id = _open_session(actor, sessions, commission.code, step.on)

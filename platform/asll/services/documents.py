@@ -188,8 +188,15 @@ def _require(actor: Actor, roles, message: str) -> None:
         raise PermissionDenied(message)
 
 
-def _measure_type_label(tenant_id: int, code: str | None) -> str:
-    definition = plugin_service.measure_types(tenant_id).get(code or "")
+def _require_serves(actor: Actor, session: CommissionSession) -> None:
+    """A secretary edits a session's letters and minutes only if their secretariat serves its commission."""
+    if not actor.has(*SERVICE_ROLES):
+        decision_service.require_serves(actor, session.commission_code)
+
+
+def _measure_type_label(types: dict, code: str | None) -> str:
+    """The label of measure type ``code`` among ``types`` (``plugin_service.measure_types``, read once)."""
+    definition = types.get(code or "")
     return definition.label if definition else (code or "—")
 
 
@@ -284,7 +291,7 @@ def _generate_one(actor: Actor, kind: str, context: dict, *, title: str, filenam
 def decision_letters(actor: Actor, decision_id: int) -> list[Document]:
     """One notification letter per recipient: household, prescriber, operator, consenting landlord."""
     _require(actor, LETTER_ROLES, "Votre rôle ne permet pas d'éditer les notifications de décision.")
-    decision = db.session.scalar(sa.select(Decision).where(Decision.id == decision_id))
+    decision = get_in_tenant(Decision, decision_id)
     if decision is None:
         raise NotFound("Décision introuvable.")
     try:
@@ -296,6 +303,7 @@ def decision_letters(actor: Actor, decision_id: int) -> list[Document]:
     measure = get_in_tenant(Measure, decision.measure_id)
     session = decision.session
     if session is not None:
+        _require_serves(actor, session)
         decided_by = _commission_label(tenant_id, session.commission_code) or "La commission"
     else:
         decided_by = _commission_label(tenant_id, request.commission_code) or "Le service du Département"
@@ -320,7 +328,8 @@ def decision_letters(actor: Actor, decision_id: int) -> list[Document]:
             "outcome": decision.outcome.value,
             "outcome_label": decision.outcome.label,
             "date": decision.decision_date,
-            "measure_type_label": _measure_type_label(tenant_id, decision.measure_type or request.measure_type),
+            "measure_type_label": _measure_type_label(plugin_service.measure_types(tenant_id),
+                                                      decision.measure_type or request.measure_type),
             "duration_months": decision.duration_months,
             "operator": decision.operator.name if decision.operator else "",
             "reason": decision.reason,
@@ -437,9 +446,10 @@ def bilan(actor: Actor, measure_id: int) -> Document:
 def minutes(actor: Actor, session_id: int) -> Document:
     """The minutes of a held session: every examined request with its decision."""
     _require(actor, MINUTES_ROLES, "Votre rôle ne permet pas d'éditer le procès-verbal de la séance.")
-    session = db.session.scalar(sa.select(CommissionSession).where(CommissionSession.id == session_id))
+    session = get_in_tenant(CommissionSession, session_id)
     if session is None:
         raise NotFound("Séance introuvable.")
+    _require_serves(actor, session)
     if session.status is not SessionStatus.HELD:
         raise ServiceError("La séance n'a pas encore été tenue : son procès-verbal ne peut pas être établi.",
                            "seance_non_tenue")
@@ -449,6 +459,7 @@ def minutes(actor: Actor, session_id: int) -> Document:
     entries = [(item.request, by_request.pop(item.request_id, None)) for item in session.items]
     entries += [(d.request, d) for d in by_request.values()]
     rows, counts = [], {outcome: 0 for outcome in DecisionOutcome}
+    types = plugin_service.measure_types(tenant_id)
     for number, (request, decision) in enumerate(entries, start=1):
         if decision is not None:
             counts[decision.outcome] += 1
@@ -458,7 +469,7 @@ def minutes(actor: Actor, session_id: int) -> Document:
             "household": request.household.display_name,
             "household_reference": request.household.reference,
             "measure_type_label": _measure_type_label(
-                tenant_id, (decision.measure_type if decision else None) or request.measure_type),
+                types, (decision.measure_type if decision else None) or request.measure_type),
             "outcome_label": decision.outcome.label if decision else "Non examinée",
             "outcome": decision.outcome.value if decision else "",
             "duration_months": decision.duration_months if decision else None,
@@ -627,7 +638,7 @@ def _may_read(actor: Actor, document: Document) -> bool:
 
 def open_document(actor: Actor, document_id: int) -> tuple[Document, Path]:
     """The document and the path of its file, if the actor may see what it belongs to; audited."""
-    document = db.session.scalar(sa.select(Document).where(Document.id == document_id))
+    document = get_in_tenant(Document, document_id)
     if document is None or document.tenant_id != actor.tenant_id or not _may_read(actor, document):
         raise NotFound("Document introuvable.")
     path = storage_path(document)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from asll.services.messages import translate
+
 
 class ServiceError(Exception):
     """A refused use case: nothing was changed. ``code`` is stable, ``message`` is French."""
@@ -40,4 +42,4 @@ class ValidationFailed(ServiceError):
 
     def __init__(self, fields: dict, message: str = "Le formulaire contient des erreurs."):
         super().__init__(message, "validation")
-        self.fields = fields
+        self.fields = translate(fields)  # marshmallow's English defaults, in French

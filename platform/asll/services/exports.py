@@ -36,8 +36,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from email.message import EmailMessage
-from email.utils import make_msgid
 from enum import Enum
 from html import escape
 from pathlib import Path
@@ -70,7 +68,7 @@ from asll.models import (
 from asll.models.base import utcnow
 from asll.models.exports import ExportJob, ExportKind, ExportSecret, ExportStatus
 from asll.plugins.contract import MEASURE_KIND_LABELS, MeasureKind, StatTable
-from asll.services import audit, statistics
+from asll.services import audit, mail, statistics
 from asll.services import plugins as plugin_service
 from asll.services.access import household_criteria, measure_criteria, request_criteria
 from asll.services.actor import Actor
@@ -262,10 +260,13 @@ DATASETS = {
 }
 
 
-def columns_for(tenant_id: int, dataset: str) -> list[ColumnDef]:
-    """Every column the dataset offers in the tenant (core first, then the plugins')."""
-    types = plugin_service.measure_types(tenant_id)
-    commissions = plugin_service.commissions(tenant_id)
+def columns_for(tenant_id: int, dataset: str, *, types: dict | None = None,
+                commissions: dict | None = None) -> list[ColumnDef]:
+    """Every column the dataset offers in the tenant (core first, then the plugins').
+
+    ``types`` and ``commissions``: the tenant's, when the caller already asked the plugins."""
+    types = plugin_service.measure_types(tenant_id) if types is None else types
+    commissions = plugin_service.commissions(tenant_id) if commissions is None else commissions
     if dataset == "measures":
         return _measure_columns(types) + _plugin_columns(tenant_id)
     if dataset == "requests":
@@ -538,25 +539,28 @@ def pseudonym(secret: bytes, kind: str, object_id: int | None) -> str | None:
 
 
 # -- the rows -------------------------------------------------------------------------
-def _reference_member(tenant_id: int):
-    """The household's reference person: the lowest id among the members flagged as such.
+def _reference_person(tenant_id: int):
+    """The reference person's name and birth date, as scalar subqueries of the row's household.
 
-    A grouped subquery joined once (not a correlated subquery per row), so the planner
-    hashes it: a correlated lookup in the join condition made 100,000 rows quadratic.
+    Each is an index lookup on ``household_member.household_id`` whatever the planner's
+    statistics: a grouped subquery joined instead was re-aggregated for every row by
+    PostgreSQL on fresh, unanalysed tables (quadratic), a correlated join condition by SQLite.
     """
-    member = orm.aliased(HouseholdMember, name="reference_member")
-    first = (sa.select(HouseholdMember.household_id.label("household_id"),
-                       sa.func.min(HouseholdMember.id).label("member_id"))
-             .where(HouseholdMember.tenant_id == tenant_id, HouseholdMember.is_reference)
-             .group_by(HouseholdMember.household_id).subquery("reference_person"))
-    return member, first
+    def pick(column):
+        return (sa.select(column)
+                .where(HouseholdMember.tenant_id == tenant_id, HouseholdMember.household_id == Household.id,
+                       HouseholdMember.is_reference)
+                .order_by(HouseholdMember.id).limit(1).correlate(Household).scalar_subquery())
+
+    return (pick(HouseholdMember.last_name).label("last_name"), pick(HouseholdMember.first_name).label("first_name"),
+            pick(HouseholdMember.birth_date).label("birth_date"))
 
 
-def _household_fields(member):
+def _household_fields(tenant_id: int):
+    last_name, first_name, birth_date = _reference_person(tenant_id)
     return (
         Household.id.label("household_id"), Household.reference.label("household_reference"),
-        member.last_name.label("last_name"), member.first_name.label("first_name"),
-        member.birth_date.label("birth_date"), Household.address, Household.postcode, Household.city,
+        last_name, first_name, birth_date, Household.address, Household.postcode, Household.city,
         Household.sector, Household.housing_status, Household.resources_kind, Household.monthly_resources,
         Household.family_situation,
     )
@@ -569,7 +573,6 @@ def _date_filter(filters: dict, key: str):
 def _statement(actor: Actor, dataset: str, filters: dict, with_entity: bool):
     """The SELECT of a dataset for ``actor``: the access criteria AND the filters, in id order."""
     tenant_id = actor.tenant_id
-    member, first = _reference_member(tenant_id)
     date_from, date_to = _date_filter(filters, "date_from"), _date_filter(filters, "date_to")
     sector = filters.get("sector")
     if dataset == "measures":
@@ -580,14 +583,12 @@ def _statement(actor: Actor, dataset: str, filters: dict, with_entity: bool):
             sa.select(*entities, Measure.id, Measure.reference, Measure.measure_type, Measure.kind, Measure.status,
                       Measure.decision_date, Measure.granted_months, Measure.start_date, Measure.planned_end_date,
                       Measure.end_date, Measure.end_reason, Measure.prolongation_count, Measure.prolonged_months,
-                      Measure.reinforced, Measure.bilan_date, *_household_fields(member),
+                      Measure.reinforced, Measure.bilan_date, *_household_fields(tenant_id),
                       operator.name.label("operator_name"), Request.id.label("request_id"),
                       Request.reference.label("request_reference"), Request.origin,
                       prescriber.name.label("prescriber_name"))
             .select_from(Measure)
             .join(Household, Household.id == Measure.household_id)
-            .outerjoin(first, first.c.household_id == Household.id)
-            .outerjoin(member, member.id == first.c.member_id)
             .outerjoin(operator, operator.id == Measure.operator_id)
             .outerjoin(Request, Request.id == Measure.request_id)
             .outerjoin(prescriber, prescriber.id == Request.prescriber_organisation_id)
@@ -613,11 +614,9 @@ def _statement(actor: Actor, dataset: str, filters: dict, with_entity: bool):
         statement = (
             sa.select(Request.id, Request.reference, Request.measure_type, Request.status, Request.origin,
                       Request.commission_code, Request.created_at, Request.submitted_at, Request.consent_date,
-                      *_household_fields(member), prescriber.name.label("prescriber_name"))
+                      *_household_fields(tenant_id), prescriber.name.label("prescriber_name"))
             .select_from(Request)
             .join(Household, Household.id == Request.household_id)
-            .outerjoin(first, first.c.household_id == Household.id)
-            .outerjoin(member, member.id == first.c.member_id)
             .outerjoin(prescriber, prescriber.id == Request.prescriber_organisation_id)
             .where(Request.tenant_id == tenant_id, request_criteria(actor))
             .order_by(Request.id)
@@ -638,10 +637,8 @@ def _statement(actor: Actor, dataset: str, filters: dict, with_entity: bool):
                          .where(HouseholdMember.household_id == Household.id)
                          .correlate(Household).scalar_subquery())
         statement = (
-            sa.select(*_household_fields(member), Household.created_at, members_count.label("members_count"))
+            sa.select(*_household_fields(tenant_id), Household.created_at, members_count.label("members_count"))
             .select_from(Household)
-            .outerjoin(first, first.c.household_id == Household.id)
-            .outerjoin(member, member.id == first.c.member_id)
             .where(Household.tenant_id == tenant_id, household_criteria(actor))
             .order_by(Household.id)
         )
@@ -664,14 +661,12 @@ def _statement(actor: Actor, dataset: str, filters: dict, with_entity: bool):
                       Decision.duration_months, Decision.reason, Decision.redirected_to,
                       Request.id.label("request_id"), Request.reference.label("request_reference"),
                       Request.commission_code, Household.id.label("household_id"),
-                      Household.reference.label("household_reference"), member.last_name.label("last_name"),
-                      member.first_name.label("first_name"), Household.sector,
+                      Household.reference.label("household_reference"), *_reference_person(tenant_id)[:2],
+                      Household.sector,
                       operator.name.label("operator_name"), CommissionSession.session_date)
             .select_from(Decision)
             .join(Request, Request.id == Decision.request_id)
             .join(Household, Household.id == Request.household_id)
-            .outerjoin(first, first.c.household_id == Household.id)
-            .outerjoin(member, member.id == first.c.member_id)
             .outerjoin(operator, operator.id == Decision.operator_id)
             .outerjoin(CommissionSession, CommissionSession.id == Decision.session_id)
             .where(Decision.tenant_id == tenant_id,
@@ -1074,31 +1069,16 @@ def _paris():
 
 
 def send_mail(to: str, subject: str, text: str, *, key: str) -> None:
-    """Send through :func:`asll.services.mail.send` when that module exists, else write an .eml
-    file in ``MAIL_FOLDER``. ``key`` makes the Message-ID stable: a retried job does not send twice.
+    """Send through :func:`asll.services.mail.send` (SMTP, or an .eml file in ``MAIL_FOLDER``).
+    ``key`` makes the Message-ID stable: a retried job does not send twice.
     A mail failure never fails the export: the file is on the job page anyway."""
+    paragraphs = (escape(part).replace("\n", "<br>") for part in text.split("\n\n"))
+    html = "".join(f"<p>{_link(part)}</p>" for part in paragraphs)
+    message_id = mail.make_message_id(key, hashlib.sha256(key.encode()).hexdigest()[:12])
     try:
-        from asll.services import mail
-    except ImportError:
-        mail = None
-    if mail is not None and hasattr(mail, "OutgoingMail"):
-        paragraphs = (escape(part).replace("\n", "<br>") for part in text.split("\n\n"))
-        html = "".join(f"<p>{_link(part)}</p>" for part in paragraphs)
-        message_id = mail.make_message_id(key, hashlib.sha256(key.encode()).hexdigest()[:12])
-        try:
-            mail.send(mail.OutgoingMail(to=to, subject=subject, text=text, html=html, message_id=message_id))
-        except mail.MailError as exc:
-            current_app.logger.warning("Courriel d'export non envoyé (%s) : %s", key, exc)
-        return
-    message = EmailMessage()
-    message["From"] = current_app.config.get("MAIL_FROM", "ASLL <no-reply@asll.localhost>")
-    message["To"] = to
-    message["Subject"] = subject
-    message["Message-ID"] = make_msgid(idstring=key, domain="asll.localhost")
-    message.set_content(text)
-    folder = Path(current_app.config["MAIL_FOLDER"])
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{re.sub(r'[^A-Za-z0-9.-]', '_', key)}.eml").write_bytes(bytes(message))
+        mail.send(mail.OutgoingMail(to=to, subject=subject, text=text, html=html, message_id=message_id))
+    except mail.MailError as exc:
+        current_app.logger.warning("Courriel d'export non envoyé (%s) : %s", key, exc)
 
 
 def _link(html_text: str) -> str:
@@ -1136,6 +1116,7 @@ def form_choices(actor: Actor) -> dict:
     """Columns per dataset and the filters' choices, within the actor's tenant."""
     _require_member(actor)
     types = plugin_service.measure_types(actor.tenant_id)
+    commissions = plugin_service.commissions(actor.tenant_id)
     operators = db.session.execute(sa.select(Organisation.id, Organisation.name).where(
         Organisation.tenant_id == actor.tenant_id, Organisation.kind == OrganisationKind.OPERATOR)
         .order_by(Organisation.name)).all()
@@ -1143,7 +1124,8 @@ def form_choices(actor: Actor) -> dict:
         Household.tenant_id == actor.tenant_id, household_criteria(actor), Household.sector != "")
         .order_by(Household.sector)).all()
     return {
-        "columns": {dataset: columns_for(actor.tenant_id, dataset) for dataset in DATASETS},
+        "columns": {dataset: columns_for(actor.tenant_id, dataset, types=types, commissions=commissions)
+                    for dataset in DATASETS},
         "measure_types": [(code, d.label) for code, d in types.items()],
         "kinds": [(k.value, k.label) for k in MeasureKind],
         "statuses": {

@@ -29,12 +29,12 @@ from asll.models import (
 )
 from asll.models.base import utcnow
 from asll.plugins.contract import MeasureTypeDef, ObligationDef, Violation
-from asll.services import audit
+from asll.services import audit, cases
 from asll.services import plugins as plugin_service
-from asll.services.access import measure_criteria
+from asll.services.access import get_in_tenant
 from asll.services.actor import Actor
-from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
-from asll.services.schemas import TRANSITION_SCHEMAS, FrenchSchema
+from asll.services.errors import PermissionDenied, ServiceError, ValidationFailed
+from asll.services.schemas import TRANSITION_SCHEMAS, with_plugin_fields
 from asll.services.validation import load
 
 AUDITED_FIELDS = ("status", "operator_id", "start_date", "planned_end_date", "end_date", "end_reason",
@@ -52,10 +52,7 @@ class RuleViolation(ServiceError):
 
 
 def visible_measure(actor: Actor, measure_id: int) -> Measure:
-    measure = db.session.scalar(sa.select(Measure).where(Measure.id == measure_id, measure_criteria(actor)))
-    if measure is None:
-        raise NotFound("Mesure introuvable.")
-    return measure
+    return cases.get_measure(actor, measure_id, log_read=False)
 
 
 def measure_type(tenant_id: int, code: str) -> MeasureTypeDef:
@@ -67,9 +64,7 @@ def measure_type(tenant_id: int, code: str) -> MeasureTypeDef:
 
 
 def operator(organisation_id: int | None) -> Organisation:
-    # A SELECT, not session.get(): an object already in the identity map would bypass the tenant filter.
-    organisation = db.session.scalar(sa.select(Organisation).where(Organisation.id == organisation_id)) \
-        if organisation_id else None
+    organisation = get_in_tenant(Organisation, organisation_id) if organisation_id else None
     if organisation is None or organisation.kind is not OrganisationKind.OPERATOR:
         raise ValidationFailed({"operator_id": ["Opérateur introuvable dans ce département."]})
     return organisation
@@ -94,15 +89,24 @@ def cumulation_violations(tenant_id: int, household_id: int, definition: Measure
 
 
 # -- plugin rules and obligations ---------------------------------------------------
-def transition_schema(tenant_id: int, measure: Measure, name: str, base: type[ma.Schema]) -> ma.Schema:
-    """The core's schema for a transition, with the plugins' extra fields under ``extra``."""
-    extra_fields: dict[str, ma.fields.Field] = {}
+def transition_fields(tenant_id: int, measure: Measure, name: str) -> dict[str, ma.fields.Field]:
+    """The enabled plugins' extra fields for transition ``name`` of ``measure``."""
+    merged: dict[str, ma.fields.Field] = {}
     for fields_of_plugin in plugin_service.call(tenant_id, "asll_transition_fields", measure=measure,
                                                 transition=name):
-        extra_fields.update(fields_of_plugin or {})
-    extra_schema = FrenchSchema.from_dict(extra_fields, name="PluginTransitionFields")
-    return base.from_dict({"extra": ma.fields.Nested(extra_schema, load_default=dict)},
-                          name=f"{base.__name__}WithExtra")()
+        merged.update(fields_of_plugin or {})
+    return merged
+
+
+def grant_probe(request, measure_type: str | None = None) -> Measure:
+    """A transient measure (never added to the session) that tells the plugins what a grant would create."""
+    return Measure(measure_type=measure_type or request.measure_type, household_id=request.household_id,
+                   request_id=request.id, status=MeasureStatus.GRANTED, extra={}, tenant_id=request.tenant_id)
+
+
+def transition_schema(tenant_id: int, measure: Measure, name: str, base: type[ma.Schema]) -> ma.Schema:
+    """The core's schema for a transition, with the plugins' extra fields under ``extra``."""
+    return with_plugin_fields(base, transition_fields(tenant_id, measure, name), f"{base.__name__}WithExtra")()
 
 
 def store_extra(measure: Measure, loaded: dict) -> None:
@@ -128,7 +132,7 @@ def refuse_if_blocking(violations: list[Violation]) -> list[Violation]:
     return violations
 
 
-def recompute_obligations(measure: Measure) -> list[Obligation]:
+def recompute_obligations(measure: Measure) -> None:
     """Store the plugins' obligations for the measure; fulfilled ones close, vanished ones are waived."""
     definitions: dict[str, ObligationDef] = {}
     for _plugin, definition in plugin_service.collect(measure.tenant_id, "asll_obligations", measure=measure):
@@ -151,8 +155,6 @@ def recompute_obligations(measure: Measure) -> list[Obligation]:
         if row.state in (ObligationState.OPEN, ObligationState.OVERDUE):
             row.state, row.closed_at = ObligationState.WAIVED, now
     db.session.flush()
-    return list(db.session.scalars(sa.select(Obligation).where(Obligation.measure_id == measure.id)
-                                   .order_by(Obligation.due_date)))
 
 
 def record_event(actor: Actor, measure: Measure, transition: str, before_status: str, effective: date | None,

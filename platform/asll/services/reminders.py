@@ -79,7 +79,7 @@ from asll.models.reminders import (
 from asll.plugins.contract import MEASURE_KIND_LABELS, MeasureKind
 from asll.services import audit, mail
 from asll.services import plugins as plugin_service
-from asll.services.access import get_in_tenant
+from asll.services.access import get_in_tenant, served_commissions
 from asll.services.actor import Actor
 from asll.services.errors import NotFound, PermissionDenied, ServiceError
 from asll.services.schemas import FrenchSchema
@@ -276,10 +276,21 @@ class Directory:
         for role, organisation_id, user_id, email in rows:
             self.by_role[role][user_id] = email
             self.by_role_org[(role, organisation_id)][user_id] = email
+        # The commissions each secretary serves (None: all), by the very rule that lets them run
+        # the sessions (access.served_commissions, over all their memberships): one small query
+        # per secretary, once per sweep.
+        self.served: dict[int, frozenset[str] | None] = {}
+        for user_id, email in self.by_role.get(Role.COMMISSION_SECRETARY, {}).items():
+            held = [key for key, users in self.by_role_org.items() if user_id in users]
+            self.served[user_id] = served_commissions(Actor(
+                user_id=user_id, label=email, roles=frozenset(role for role, _ in held),
+                organisation_ids=frozenset(org for _, org in held if org is not None)))
 
-    def resolve(self, role: str, *, operator_id, worker_id, filed_by_id, prescriber_org_id) -> list[tuple[int, str]]:
+    def resolve(self, role: str, *, operator_id, worker_id, filed_by_id, prescriber_org_id,
+                commission_code: str | None = None) -> list[tuple[int, str]]:
         """Users who must act. The operator's assigned worker, else all its workers; the request's
-        prescriber, else the prescribers of their organisation; else everyone holding the role.
+        prescriber, else the prescribers of their organisation; the secretaries who serve the
+        deciding commission; else everyone holding the role.
         Nobody found (e.g. an operator without accounts): the département agents, then admins."""
         found: dict[int, str] = {}
         if role == Role.OPERATOR_WORKER:
@@ -291,6 +302,10 @@ class Directory:
                 found = {filed_by_id: prescribers[filed_by_id]}
             elif prescriber_org_id:
                 found = dict(self.by_role_org.get((Role.PRESCRIBER, prescriber_org_id), {}))
+        elif role == Role.COMMISSION_SECRETARY:
+            found = {user_id: email for user_id, email in self.by_role.get(Role.COMMISSION_SECRETARY, {}).items()
+                     if commission_code is None or self.served.get(user_id) is None
+                     or commission_code in self.served[user_id]}
         elif role in {r.value for r in Role}:
             found = dict(self.by_role.get(Role(role), {}))
         if not found:
@@ -338,7 +353,8 @@ def plan(tenant_id: int, on_date: date) -> list[PlannedReminder]:
         rows = db.session.execute(
             sa.select(Obligation.id, Obligation.measure_id, Obligation.kind, Obligation.label, Obligation.due_date,
                       Obligation.responsible_role, Measure.reference, Measure.operator_id, Measure.worker_id,
-                      Household.reference, Request.filed_by_id, Request.prescriber_organisation_id)
+                      Household.reference, Request.filed_by_id, Request.prescriber_organisation_id,
+                      Request.commission_code)
             .join(Measure, Measure.id == Obligation.measure_id)
             .join(Household, Household.id == Measure.household_id)
             .outerjoin(Request, Request.id == Measure.request_id)
@@ -359,12 +375,13 @@ def plan(tenant_id: int, on_date: date) -> list[PlannedReminder]:
         planned = []
         for row in rows:
             (obligation_id, measure_id, kind, label, due_date, role, measure_ref, operator_id, worker_id,
-             household_ref, filed_by_id, prescriber_org_id) = row
+             household_ref, filed_by_id, prescriber_org_id, commission_code) = row
             step = latest_step(due_date, steps, on_date)
             if step is None:
                 continue
             for user_id, email in directory.resolve(role, operator_id=operator_id, worker_id=worker_id,
-                                                    filed_by_id=filed_by_id, prescriber_org_id=prescriber_org_id):
+                                                    filed_by_id=filed_by_id, prescriber_org_id=prescriber_org_id,
+                                                    commission_code=commission_code):
                 if (obligation_id, due_date, step, user_id) in recorded:
                     continue
                 planned.append(PlannedReminder(
@@ -662,9 +679,8 @@ def _kind_label(kind: str) -> str:
         return kind
 
 
-def _item(reminder: Reminder, on_date: date) -> dict:
+def _item(reminder: Reminder, on_date: date, household_reference: str) -> dict:
     obligation, measure = reminder.obligation, reminder.measure
-    household_reference = db.session.scalar(sa.select(Household.reference).where(Household.id == measure.household_id))
     return {
         "due": reminder.due_date,
         "label": obligation.label,
@@ -682,7 +698,12 @@ def _item(reminder: Reminder, on_date: date) -> dict:
 
 def compose(message: OutboxMessage, reminders: list[Reminder]) -> mail.OutgoingMail:
     tenant = db.session.scalar(sa.select(Tenant).where(Tenant.id == message.tenant_id))
-    items = sorted((_item(r, message.scheduled_for) for r in reminders),
+    # The measures (loaded for reminder.measure) and their households' references in one
+    # query, not two per reminder: a digest carries many.
+    household_references = {measure.id: reference for measure, reference in db.session.execute(
+        sa.select(Measure, Household.reference).join(Household, Household.id == Measure.household_id)
+        .where(Measure.id.in_({r.measure_id for r in reminders})))}
+    items = sorted((_item(r, message.scheduled_for, household_references[r.measure_id]) for r in reminders),
                    key=lambda i: (i["due"], i["measure_reference"], i["label"]))
     context = {"tenant_name": tenant.name, "on_date": long_date(message.scheduled_for), "items": items,
                "base_url": _base_url()}

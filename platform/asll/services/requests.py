@@ -21,13 +21,13 @@ from asll.models import (
     SupportMeasure,
 )
 from asll.models.base import utcnow
-from asll.services import audit
+from asll.services import audit, cases
 from asll.services import plugins as plugin_service
-from asll.services.access import get_in_tenant, household_criteria, request_criteria
+from asll.services.access import get_in_tenant, household_criteria
 from asll.services.actor import Actor
-from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from asll.services.errors import PermissionDenied, ServiceError, ValidationFailed
 from asll.services.references import next_reference
-from asll.services.schemas import FrenchSchema, HouseholdSchema, RequestSchema, SupportMeasureSchema
+from asll.services.schemas import HouseholdSchema, RequestSchema, SupportMeasureSchema, with_plugin_fields
 from asll.services.validation import load
 
 FILING_ROLES = (Role.PRESCRIBER, Role.DEPT_AGENT, Role.DEPT_ADMIN)
@@ -43,18 +43,7 @@ def _require(actor: Actor, *roles: Role, message: str) -> None:
 
 
 def _visible_request(actor: Actor, request_id: int) -> Request:
-    request = db.session.scalar(sa.select(Request).where(Request.id == request_id, request_criteria(actor)))
-    if request is None:
-        raise NotFound("Demande introuvable.")
-    return request
-
-
-def get_request_row(request_id: int) -> Request:
-    """A request of the current tenant, without visibility rules (internal use, e.g. demo data)."""
-    request = get_in_tenant(Request, request_id)
-    if request is None:
-        raise NotFound("Demande introuvable.")
-    return request
+    return cases.get_request(actor, request_id, log_read=False)
 
 
 def _visible_household(actor: Actor, household_id: int | None) -> Household:
@@ -75,16 +64,17 @@ def _check_landlord(landlord_id: int | None) -> None:
 
 
 # -- households -------------------------------------------------------------------
-def _household_schema(tenant_id: int, **kwargs) -> ma.Schema:
-    """The household schema with the enabled plugins' extra fields under ``extra``."""
-    extra_fields: dict[str, ma.fields.Field] = {}
+def household_fields(tenant_id: int) -> dict[str, ma.fields.Field]:
+    """The enabled plugins' extra household fields."""
+    merged: dict[str, ma.fields.Field] = {}
     for fields_of_plugin in plugin_service.call(tenant_id, "asll_household_fields"):
-        extra_fields.update(fields_of_plugin or {})
-    if not extra_fields:
-        return HouseholdSchema(**kwargs)
-    extra_schema = FrenchSchema.from_dict(extra_fields, name="PluginHouseholdFields")
-    return HouseholdSchema.from_dict({"extra": ma.fields.Nested(extra_schema, load_default=dict)},
-                                     name="TenantHouseholdSchema")(**kwargs)
+        merged.update(fields_of_plugin or {})
+    return merged
+
+
+def _household_schema(tenant_id: int, **kwargs) -> ma.Schema:
+    """The household schema with the enabled plugins' extra fields under ``extra`` (and nothing else there)."""
+    return with_plugin_fields(HouseholdSchema, household_fields(tenant_id), "TenantHouseholdSchema")(**kwargs)
 
 
 def create_household(actor: Actor, data: dict) -> Household:
@@ -146,7 +136,8 @@ def add_support_measure(actor: Actor, household_id: int, data: dict) -> SupportM
 
 
 # -- requests ---------------------------------------------------------------------
-def _plugin_fields(tenant_id: int, measure_type: str | None) -> dict[str, ma.fields.Field]:
+def request_fields(tenant_id: int, measure_type: str | None) -> dict[str, ma.fields.Field]:
+    """The enabled plugins' extra request fields for ``measure_type``."""
     if not measure_type:
         return {}
     merged: dict[str, ma.fields.Field] = {}
@@ -156,11 +147,8 @@ def _plugin_fields(tenant_id: int, measure_type: str | None) -> dict[str, ma.fie
 
 
 def _request_schema(tenant_id: int, measure_type: str | None, **kwargs) -> ma.Schema:
-    extra_fields = _plugin_fields(tenant_id, measure_type)
-    extra_schema = FrenchSchema.from_dict(extra_fields, name="PluginRequestFields")
-    schema_cls = RequestSchema.from_dict({"extra": ma.fields.Nested(extra_schema, load_default=dict)},
-                                         name="TenantRequestSchema") if extra_fields else RequestSchema
-    return schema_cls(**kwargs)
+    """The request schema with the plugins' extra fields of ``measure_type`` under ``extra`` (and nothing else there)."""
+    return with_plugin_fields(RequestSchema, request_fields(tenant_id, measure_type), "TenantRequestSchema")(**kwargs)
 
 
 def _check_measure_type(tenant_id: int, code: str | None):

@@ -24,15 +24,16 @@ def nonempty(max_length: int = 5000) -> fields.String:
 
 
 class FrenchSchema(ma.Schema):
+    """Refuses unknown fields ("Champ inconnu." once through ValidationFailed, like every default message)."""
+
     class Meta:
         unknown = ma.RAISE
 
-    def handle_error(self, error, data, **kwargs):
-        # marshmallow's own English message for unknown fields, in French.
-        for key, messages in list(error.messages.items()):
-            if messages == ["Unknown field."]:
-                error.messages[key] = ["Champ inconnu."]
-        raise error
+
+def with_plugin_fields(base: type[ma.Schema], plugin_fields: dict[str, fields.Field], name: str) -> type[ma.Schema]:
+    """``base`` with the enabled plugins' fields as a nested schema under ``extra`` (unknown keys refused)."""
+    extra_schema = FrenchSchema.from_dict(plugin_fields, name=f"{name}Extra")
+    return base.from_dict({"extra": fields.Nested(extra_schema, load_default=dict)}, name=name)
 
 
 class MemberSchema(FrenchSchema):

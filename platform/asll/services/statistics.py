@@ -288,20 +288,17 @@ def _by_operator(tenant_id: int, period: Period, act) -> StatTable:
                           "rapportées à la capacité.")
 
 
-def _grouped_share(act, key_column, join, title: str, key: str, heading: str, labels=None,
-                   chart: str | None = "bar", count_households: bool = False) -> StatTable:
-    """Followed measures (or households) grouped by one column of a joined table, with shares."""
-    counted = sa.func.count(sa.distinct(act.c.household_id)) if count_households else sa.func.count()
-    statement = join(sa.select(key_column.label("key"), counted.label("n")).select_from(act))
+def _grouped_share(act, key_column, join, title: str, key: str, heading: str,
+                   chart: str | None = "bar") -> StatTable:
+    """Followed measures grouped by one column of a joined table, with shares."""
+    statement = join(sa.select(key_column.label("key"), sa.func.count().label("n")).select_from(act))
     statement = statement.group_by(key_column).order_by(sa.desc("n"), key_column)
     found = _rows(statement)
     total = sum(row.n for row in found)
-    rows = [((labels or {}).get(row.key, row.key) if row.key not in (None, "") else NOT_GIVEN, row.n,
-             percent(row.n, total)) for row in found]
+    rows = [(row.key if row.key not in (None, "") else NOT_GIVEN, row.n, percent(row.n, total)) for row in found]
     if rows:
         rows.append((TOTAL, total, 100))
-    what = "Ménages" if count_households else "Mesures suivies"
-    return StatTable(key, title, (heading, what, "Part (%)"), tuple(rows), chart=chart)
+    return StatTable(key, title, (heading, "Mesures suivies", "Part (%)"), tuple(rows), chart=chart)
 
 
 def _public(tenant_id: int, period: Period, act) -> list[StatTable]:

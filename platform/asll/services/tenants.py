@@ -51,6 +51,7 @@ def create_organisation(actor: Actor, spec: OrganisationSpec) -> Organisation:
             name=spec.name, kind=OrganisationKind(spec.kind), sectors=list(spec.sectors), capacity=spec.capacity,
             capacity_unit=spec.capacity_unit, reinforced_capacity=spec.reinforced_capacity, address=spec.address,
             phone=spec.phone, email=spec.email, description=spec.description,
+            commission_codes=list(spec.commissions),
         )
         db.session.add(organisation)
         db.session.flush()

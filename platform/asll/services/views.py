@@ -15,8 +15,10 @@ from typing import Any
 
 import marshmallow as ma
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from asll.domain.calendar import today
+from asll.domain.machine import TRANSITIONS
 from asll.extensions import db
 from asll.models import (
     AgendaItem,
@@ -42,17 +44,18 @@ from asll.models import (
 )
 from asll.plugins.contract import CommissionRole
 from asll.services import audit, households
+from asll.services import decisions as decision_service
+from asll.services import measures as measure_service
 from asll.services import plugins as plugin_service
-from asll.services.access import household_criteria, measure_criteria, request_criteria
+from asll.services import requests as request_service
+from asll.services.access import get_in_tenant, household_criteria, measure_criteria, request_criteria, serves
 from asll.services.actor import Actor
+from asll.services.decisions import SECRETARIAT
+from asll.services.documents import SESSION_READERS  # who reads sessions reads their documents
 from asll.services.errors import NotFound, PermissionDenied
 from asll.tenancy import unscoped
 
 PAGE_SIZE = 25
-# Who may read commission sessions and their agendas (as for their documents).
-SESSION_READERS = (Role.COMMISSION_SECRETARY, Role.COMMISSION_MEMBER, Role.DEPT_AGENT, Role.DEPT_ADMIN,
-                   Role.AUDITOR)
-SECRETARIAT = (Role.COMMISSION_SECRETARY, Role.DEPT_ADMIN)
 OPEN_STATES = (ObligationState.OPEN, ObligationState.OVERDUE)
 
 
@@ -97,7 +100,7 @@ def _audit_search(actor: Actor, scope: str, q: str | None, count: int) -> None:
 # -- lists ----------------------------------------------------------------------------
 def list_households(actor: Actor, *, q: str | None = None, after: int | None = None,
                     limit: int = PAGE_SIZE) -> Page:
-    query = sa.select(Household).where(household_criteria(actor))
+    query = sa.select(Household).where(household_criteria(actor)).options(selectinload(Household.members))
     if q and q.strip():
         query = query.where(Household.id.in_(_households_named(q)))
     page = _page(query, Household.id, after, limit)
@@ -108,7 +111,9 @@ def list_households(actor: Actor, *, q: str | None = None, after: int | None = N
 def list_requests(actor: Actor, *, status: str | None = None, measure_type: str | None = None,
                   commission: str | None = None, q: str | None = None, mine: bool = False,
                   household_id: int | None = None, after: int | None = None, limit: int = PAGE_SIZE) -> Page:
-    query = sa.select(Request).where(request_criteria(actor))
+    # The list shows each row's household name: members loaded in two queries, not two per row.
+    query = sa.select(Request).where(request_criteria(actor)).options(
+        selectinload(Request.household).selectinload(Household.members))
     if status:
         query = query.where(Request.status == RequestStatus(status))
     if measure_type:
@@ -130,7 +135,8 @@ def list_requests(actor: Actor, *, status: str | None = None, measure_type: str 
 def list_measures(actor: Actor, *, status: str | None = None, measure_type: str | None = None,
                   operator_id: int | None = None, q: str | None = None, household_id: int | None = None,
                   after: int | None = None, limit: int = PAGE_SIZE) -> Page:
-    query = sa.select(Measure).where(measure_criteria(actor))
+    query = sa.select(Measure).where(measure_criteria(actor)).options(
+        selectinload(Measure.household).selectinload(Household.members), selectinload(Measure.operator))
     if status:
         query = query.where(Measure.status == MeasureStatus(status))
     if measure_type:
@@ -230,36 +236,30 @@ def decides_alone(actor: Actor, request: Request) -> bool:
 
 
 def request_fields(actor: Actor, measure_type: str | None) -> dict[str, ma.fields.Field]:
-    """The enabled plugins' extra request fields for ``measure_type``."""
-    if not measure_type:
-        return {}
-    merged: dict[str, ma.fields.Field] = {}
-    for extra in plugin_service.call(actor.tenant_id, "asll_request_fields", measure_type=measure_type):
-        merged.update(extra or {})
-    return merged
+    """The enabled plugins' extra request fields for ``measure_type`` (as the service loads them)."""
+    return request_service.request_fields(actor.tenant_id, measure_type)
 
 
 def household_fields(actor: Actor) -> dict[str, ma.fields.Field]:
-    merged: dict[str, ma.fields.Field] = {}
-    for extra in plugin_service.call(actor.tenant_id, "asll_household_fields"):
-        merged.update(extra or {})
-    return merged
+    return request_service.household_fields(actor.tenant_id)
 
 
 def transition_fields(actor: Actor, measure: Measure, transition: str) -> dict[str, ma.fields.Field]:
-    """The enabled plugins' extra fields for a transition of ``measure``."""
+    """The enabled plugins' extra fields for a transition of ``measure`` (as the service loads them)."""
+    return measure_service.transition_fields(actor.tenant_id, measure, transition)
+
+
+def measure_extra_fields(actor: Actor, measure: Measure) -> dict[str, ma.fields.Field]:
+    """Every field the plugins may have stored in ``measure.extra``, to show it with its label."""
     merged: dict[str, ma.fields.Field] = {}
-    for extra in plugin_service.call(actor.tenant_id, "asll_transition_fields", measure=measure,
-                                     transition=transition):
-        merged.update(extra or {})
+    for transition in ("grant", *TRANSITIONS):
+        merged.update(transition_fields(actor, measure, transition))
     return merged
 
 
 def grant_fields(actor: Actor, request: Request) -> dict[str, ma.fields.Field]:
-    """Extra fields the plugins ask for when a request is granted (a transient probe measure)."""
-    probe = Measure(measure_type=request.measure_type, household_id=request.household_id, request_id=request.id,
-                    status=MeasureStatus.GRANTED, extra={}, tenant_id=request.tenant_id)
-    return transition_fields(actor, probe, "grant")
+    """Extra fields the plugins ask for when a request is granted (the same probe as the decision's)."""
+    return transition_fields(actor, measure_service.grant_probe(request), "grant")
 
 
 # -- commission sessions --------------------------------------------------------------
@@ -298,7 +298,7 @@ class SessionFile:
 def get_session(actor: Actor, session_id: int) -> CommissionSession:
     """A session the actor may read (no audit entry: for the actions, which audit themselves)."""
     _require_session_reader(actor)
-    session = db.session.scalar(sa.select(CommissionSession).where(CommissionSession.id == session_id))
+    session = get_in_tenant(CommissionSession, session_id)
     if session is None:
         raise NotFound("Séance introuvable.")
     return session
@@ -312,11 +312,8 @@ def session_file(actor: Actor, session_id: int) -> SessionFile:
                                        .order_by(Decision.id)):
         decisions.setdefault(decision.request_id, []).append(decision)
     pending: list[Request] = []
-    if actor.has(*SECRETARIAT) and session.status is SessionStatus.PLANNED:
-        pending = list(db.session.scalars(
-            sa.select(Request).where(Request.status == RequestStatus.SUBMITTED,
-                                     Request.commission_code == session.commission_code)
-            .order_by(Request.submitted_at, Request.id)))
+    if actor.has(*SECRETARIAT) and session.status is SessionStatus.PLANNED and serves(actor, session.commission_code):
+        pending = decision_service.pending_requests(actor, session.commission_code)
     documents = list(db.session.scalars(sa.select(Document).where(Document.session_id == session.id)
                                         .order_by(Document.created_at.desc(), Document.id.desc())))
     commission = plugin_service.commissions(actor.tenant_id).get(session.commission_code)

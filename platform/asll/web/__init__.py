@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Flask, current_app, g, request, url_for
+from flask import Flask, g, request, url_for
 from flask_babel import format_date
 
 from asll.models import Role
+from asll.services.statistics import STATISTICS_ROLES
 
 
 def register(app: Flask) -> None:
     """The page blueprints and the helpers their templates use."""
+    from asll.services.documents import RECIPIENT_LABELS
     from asll.web import cases, commissions, gestion, unsubscribe
 
     app.register_blueprint(unsubscribe.bp)
@@ -24,7 +26,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["audit_action"] = _audit_action
     app.jinja_env.filters["audit_field"] = _audit_field
     app.jinja_env.globals.update(has_role=_has_role, page_url=_page_url, report_links=_report_links,
-                                 nav_active=_nav_active, role_label=_role_label)
+                                 nav_active=_nav_active, role_label=_role_label, recipient_labels=RECIPIENT_LABELS)
 
 
 AUDIT_ACTIONS = {
@@ -120,21 +122,15 @@ def _nav_active(*prefixes: str) -> bool:
     return any(endpoint == p or endpoint.startswith(p) for p in prefixes)
 
 
-# Exports and statistics belong to the reports blueprint; link them only once they exist.
+# Exports and statistics (the reports blueprint), each for the roles that may open it (none: every role).
 REPORT_ENDPOINTS = (
     ("reports.export_list", "Exports", ()),
-    ("reports.statistics_dashboard", "Statistiques", (Role.DEPT_ADMIN, Role.DEPT_AGENT, Role.AUDITOR)),
+    ("reports.statistics_dashboard", "Statistiques", STATISTICS_ROLES),
 )
 
 
 def _report_links() -> list[tuple[str, str]]:
-    functions = current_app.view_functions
     actor = getattr(g, "actor", None)
-    links = []
-    for endpoint, label, roles in REPORT_ENDPOINTS:
-        if endpoint not in functions or actor is None or (roles and not actor.has(*roles)):
-            continue
-        rule = next((r for r in current_app.url_map.iter_rules(endpoint) if not r.arguments), None)
-        if rule is not None and "GET" in (rule.methods or ()):
-            links.append((endpoint, label))
-    return links
+    if actor is None:
+        return []
+    return [(endpoint, label) for endpoint, label, roles in REPORT_ENDPOINTS if not roles or actor.has(*roles)]

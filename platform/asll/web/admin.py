@@ -9,7 +9,7 @@ from asll.services import admin as admin_service
 from asll.services import plugins as plugin_service
 from asll.services import views
 from asll.services.errors import ValidationFailed
-from asll.web.common import error_fields
+from asll.web.common import add_form_errors, parse_id
 from asll.web.forms import PluginToggleForm, TenantForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -31,10 +31,11 @@ def plugins():
 @bp.route("/plugins", methods=["POST"])
 def toggle_plugin():
     form = PluginToggleForm()
-    if not form.validate_on_submit() or not form.tenant_id.data.isdigit():
+    tenant_id = parse_id(form.tenant_id.data)
+    if not form.validate_on_submit() or tenant_id is None:
         flash("Demande invalide : rechargez la page et recommencez.", "error")
         return redirect(url_for("admin.plugins"))
-    activation = plugin_service.set_enabled(g.actor, int(form.tenant_id.data), form.plugin.data, form.enabled.data)
+    activation = plugin_service.set_enabled(g.actor, tenant_id, form.plugin.data, form.enabled.data)
     state = "activé" if activation.enabled else "désactivé"
     flash(f"Plugin « {form.plugin.data} » {state}.", "success")
     return redirect(url_for("admin.plugins"))
@@ -60,9 +61,7 @@ def tenant_create():
             "code": form.code.data, "name": form.name.data, "admin_email": form.admin_email.data,
             "admin_name": form.admin_name.data, "admin_password": form.admin_password.data})
     except ValidationFailed as exc:
-        for name, messages in error_fields(exc).items():
-            target = getattr(form, name, None)
-            (target.errors if target is not None and hasattr(target, "errors") else form.form_errors).extend(messages)
+        add_form_errors(form, exc)
         return _render_tenants(form, exc.status)
     flash(f"Département {tenant.name} ({tenant.code}) créé. Activez maintenant son plugin.", "success")
     return redirect(url_for("admin.plugins"))

@@ -105,7 +105,7 @@ def _household_form(*, values: dict, errors: dict, rows: int, editing=None):
 
 def _read_members(form) -> tuple[list[dict], dict, int]:
     """The non-empty member rows (re-numbered), their values for re-display, and the row count."""
-    rows = min(int(form.get("rows", "2") or 2), 30)
+    rows = min(arg_int("rows", form) or 2, 30)  # a hidden input: anything but a count falls back to 2
     fields = _member_fields()
     members, values = [], {}
     reference = form.get("reference", "0")
@@ -333,7 +333,7 @@ def _stored_request_values(req) -> dict:
 @bp.route("/demandes/<int:request_id>/modifier", methods=["GET", "POST"])
 @tenant_required
 def request_edit(request_id: int):
-    req = cases.get_request(g.actor, request_id)
+    req = cases.get_request(g.actor, request_id, log_read=request.method == "GET")
     if not g.actor.has(*FILING_ROLES):
         abort(403)
     if req.status is not RequestStatus.DRAFT:
@@ -348,7 +348,7 @@ def request_edit(request_id: int):
 @bp.route("/demandes/<int:request_id>/depot", methods=["POST"])
 @tenant_required
 def request_submit(request_id: int):
-    req = cases.get_request(g.actor, request_id)
+    req = cases.get_request(g.actor, request_id, log_read=False)
     try:
         requests.submit(g.actor, req.id)
     except ValidationFailed as exc:
@@ -364,7 +364,7 @@ def request_submit(request_id: int):
 @bp.route("/demandes/<int:request_id>/retrait", methods=["POST"])
 @tenant_required
 def request_withdraw(request_id: int):
-    req = cases.get_request(g.actor, request_id)
+    req = cases.get_request(g.actor, request_id, log_read=False)
     reason = (request.form.get("reason") or "").strip()
     try:
         requests.withdraw(g.actor, req.id, reason)
@@ -378,7 +378,7 @@ def request_withdraw(request_id: int):
 @bp.route("/demandes/<int:request_id>/decision", methods=["POST"])
 @tenant_required
 def request_decide(request_id: int):
-    req = cases.get_request(g.actor, request_id)
+    req = cases.get_request(g.actor, request_id, log_read=False)
     if not views.decides_alone(g.actor, req):
         abort(403)
     data = read_form({k: f for k, f in DecisionSchema().fields.items() if k != "extra"}, request.form)
@@ -392,6 +392,7 @@ def request_decide(request_id: int):
         return render_request(req.id, open_form="decision", values=values, errors=error_fields(exc),
                               status=exc.status)
     flash(f"Décision enregistrée : {decision.outcome.label.lower()}.", "success")
+    flash_warnings(decision.warnings)
     return redirect(url_for("main.request_detail", request_id=req.id, _anchor="decisions"))
 
 
@@ -412,7 +413,7 @@ def request_letters(request_id: int):
 @bp.route("/demandes/<int:request_id>/pieces-jointes", methods=["POST"])
 @tenant_required
 def request_attach(request_id: int):
-    req = cases.get_request(g.actor, request_id)
+    req = cases.get_request(g.actor, request_id, log_read=False)
     upload = request.files.get("file")
     try:
         if upload is None or not upload.filename:

@@ -8,12 +8,21 @@ from wtforms.fields.choices import SelectChoice
 from asll.models import RequestStatus, SessionStatus
 from asll.services import admin as admin_service
 from asll.services import decisions, documents, views
+from asll.services.access import served_commissions, serves
 from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from asll.services.schemas import DecisionSchema
-from asll.web.common import SECRETARIAT, arg_int, arg_text, error_fields, tenant_required
+from asll.web.common import (
+    SECRETARIAT,
+    add_form_errors,
+    arg_int,
+    arg_text,
+    error_fields,
+    parse_id,
+    tenant_required,
+)
 from asll.web.fields import flatten_errors, read_form, summary
 from asll.web.forms import AttendanceForm, EmptyForm, SessionForm
-from asll.web.pages import decision_views
+from asll.web.pages import decision_views, operator_choices
 
 bp = Blueprint("commissions", __name__, url_prefix="/commissions")
 
@@ -22,8 +31,9 @@ NO_DECISION = "— À décider —"
 
 def _session_form() -> SessionForm:
     form = SessionForm()
+    served = served_commissions(g.actor)  # None: all
     form.commission_code.choices = [SelectChoice("", "— Choisir —")] + [
-        SelectChoice(c.code, c.label) for c in views.session_commissions(g.actor)]
+        SelectChoice(c.code, c.label) for c in views.session_commissions(g.actor) if served is None or c.code in served]
     return form
 
 
@@ -62,9 +72,7 @@ def session_create():
                                                      "session_date": form.session_date.data.isoformat(),
                                                      "location": form.location.data or ""})
     except ValidationFailed as exc:
-        for name, messages in error_fields(exc).items():
-            target = getattr(form, name, None)
-            (target.errors if target is not None else form.form_errors).extend(messages)
+        add_form_errors(form, exc)
         return _render_list(form, exc.status)
     flash("Séance programmée. Composez maintenant son ordre du jour.", "success")
     return redirect(url_for("commissions.session", session_id=session.id))
@@ -75,16 +83,17 @@ def render_session(session_id: int, *, values: dict | None = None, errors: dict 
                    status: int = 200):
     actor = g.actor
     file = views.session_file(actor, session_id)
-    secretariat = actor.has(*SECRETARIAT)
+    secretariat = actor.has(*SECRETARIAT) and serves(actor, file.session.commission_code)
     to_decide = []
     all_fields = []
     if secretariat:
+        operators = operator_choices()
         for item in file.items:
             req = item.request
             if req.status is not RequestStatus.SCHEDULED:
                 continue
             fields = decision_views(req, prefix=f"d{req.id}.", id_prefix="dec", values=values,
-                                    errors=errors, in_session=True, blank_outcome=NO_DECISION)
+                                    errors=errors, in_session=True, blank_outcome=NO_DECISION, operators=operators)
             all_fields += fields
             to_decide.append({"item": item, "req": req, "fields": fields,
                               "errors": (errors or {}).get(f"d{req.id}._schema", [])})
@@ -110,7 +119,7 @@ def session_agenda(session_id: int):
     session = views.get_session(g.actor, session_id)
     if not g.actor.has(*SECRETARIAT):
         abort(403)
-    request_ids = [int(v) for v in request.form.getlist("request_ids") if v.isdigit()]
+    request_ids = [i for i in map(parse_id, request.form.getlist("request_ids")) if i is not None]
     if not request_ids:
         return render_session(session.id, agenda_errors=["Cochez au moins une demande à inscrire."], status=422)
     try:
@@ -163,6 +172,10 @@ def session_decide(session_id: int):
                 errors.setdefault(f"d{request_id}.outcome", []).extend(map(str, problems))
         return render_session(session.id, values=values, errors=errors, status=exc.status)
     flash(f"{len(recorded)} décision(s) enregistrée(s). Éditez maintenant les notifications.", "success")
+    references = {request_id: reference for reference, request_id in by_reference.items()}
+    for decision in recorded:
+        for warning in decision.warnings:  # non-blocking rules (sector, capacity...), per request
+            flash(f"Attention ({references.get(decision.request_id, '')}) : {warning.message}", "warning")
     return redirect(url_for("commissions.session", session_id=session.id, _anchor="decisions"))
 
 

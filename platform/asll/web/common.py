@@ -6,16 +6,17 @@ import functools
 from flask import flash, g, redirect, request, url_for
 from flask_login import login_required
 
-from asll.domain.machine import END_REASONS, TRANSFER_REASONS, TRANSITIONS
-from asll.models import Role
+from asll.domain.machine import END_REASONS, TRANSFER_REASONS, TRANSITION_LABELS
+from asll.models.base import MAX_ID
+from asll.services.documents import (  # noqa: F401  (the pages offer what the services allow)
+    ATTACHMENT_WRITERS,
+    LETTER_ROLES,
+    SERVICE_ROLES,
+)
 from asll.services.errors import ServiceError, ValidationFailed
+from asll.services.requests import FILING_ROLES  # noqa: F401
+from asll.services.views import SECRETARIAT  # noqa: F401
 from asll.web.fields import flatten_errors
-
-FILING_ROLES = (Role.PRESCRIBER, Role.DEPT_AGENT, Role.DEPT_ADMIN)
-SERVICE_ROLES = (Role.DEPT_AGENT, Role.DEPT_ADMIN)
-SECRETARIAT = (Role.COMMISSION_SECRETARY, Role.DEPT_ADMIN)
-ATTACHMENT_WRITERS = (Role.DEPT_ADMIN, Role.DEPT_AGENT, Role.COMMISSION_SECRETARY, Role.PRESCRIBER,
-                      Role.OPERATOR_WORKER)
 
 # French labels of the core's transition fields (plugins label theirs with metadata["label"]).
 TRANSITION_FIELD_LABELS = {
@@ -71,7 +72,6 @@ REQUEST_ORIGINS = {
     "autre": "Autre",
 }
 
-TRANSITION_LABELS = {"grant": "Mesure accordée", **{name: t.label for name, t in TRANSITIONS.items()}}
 
 
 def tenant_required(view):
@@ -87,13 +87,18 @@ def tenant_required(view):
     return wrapper
 
 
-def arg_int(name: str, source=None) -> int | None:
-    value = (source or request.args).get(name, "")
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
+def parse_id(value) -> int | None:
+    """An id typed in a form or a URL, or None: ASCII digits only ("²" is a digit to Python),
+    and no bigger than an id column holds (PostgreSQL refuses it with an error, not a miss)."""
+    text = str(value or "").strip()
+    if not (text.isascii() and text.isdigit()):
         return None
-    return number if number > 0 else None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
+def arg_int(name: str, source=None) -> int | None:
+    return parse_id((source or request.args).get(name, ""))
 
 
 def arg_text(name: str, max_length: int = 100) -> str:
@@ -110,6 +115,13 @@ def error_fields(exc: ServiceError) -> dict[str, list[str]]:
     if not fields:
         fields["_schema"] = [exc.message]
     return fields
+
+
+def add_form_errors(form, exc: ServiceError) -> None:
+    """A service's refusal shown on a WTForms form: each message on its field, else above the form."""
+    for name, messages in error_fields(exc).items():
+        target = getattr(form, name, None)
+        (target.errors if target is not None and hasattr(target, "errors") else form.form_errors).extend(messages)
 
 
 def flash_warnings(warnings) -> None:

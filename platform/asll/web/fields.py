@@ -14,6 +14,9 @@ Integer / Decimal / Float              number input (step 1 / 0.01 / any)
 Enum                                   select
 List(String(OneOf))                    group of checkboxes (fieldset)
 Dict(values=String(OneOf))             one select per key (e.g. per circonscription)
+Nested(Schema)                         fieldset of its own fields (``name.part``)
+List(Nested(Schema))                   fieldset of numbered rows (``name.0.part``), the
+                                       rows already filled plus blank ones
 =====================================  ===========================================
 
 A field's French label comes from ``metadata["label"]`` (plugins), then from the labels
@@ -25,6 +28,7 @@ schema loads; an empty input is left out so the schema's default or "required" a
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -53,6 +57,8 @@ class FieldView:
     step: str = "1"
     keys: list[str] = field(default_factory=list)  # dict_select: one select per key
     blank_choice: str = "— Choisir —"
+    children: list[FieldView] = field(default_factory=list)  # group: the nested object's fields
+    rows: list[list[FieldView]] = field(default_factory=list)  # group_list: one row per item
 
     @property
     def describedby(self) -> str:
@@ -73,6 +79,9 @@ class FieldView:
             return f"{self.id}-0"
         if self.widget in ("dict_select", "dict_text") and self.keys:
             return self.key_id(self.keys[0])
+        first = self.children[0] if self.children else (self.rows[0][0] if self.rows and self.rows[0] else None)
+        if first is not None:
+            return first.anchor
         return self.id
 
 
@@ -83,6 +92,14 @@ def _slug(text: str) -> str:
 def _humanise(name: str) -> str:
     text = name.replace("_", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+BLANK_ROWS = 2  # blank rows offered after a list's filled ones (more after saving)
+
+
+def _nested_values(prefix: str, value: Any) -> dict[str, Any]:
+    """A nested object's stored values keyed by full name, as ``schema_views`` takes them."""
+    return {f"{prefix}{k}": v for k, v in value.items()} if isinstance(value, Mapping) else {}
 
 
 def _one_of(f: mf.Field) -> validate.OneOf | None:
@@ -134,7 +151,7 @@ def field_view(name: str, f: mf.Field, *, prefix: str = "", id_prefix: str = "f"
                errors: list[str] | None = None, label: str | None = None,
                choice_labels: Mapping[str, str] | None = None,
                choices: list[tuple[str, str]] | None = None, required: bool | None = None,
-               hint: str | None = None) -> FieldView:
+               hint: str | None = None, errors_by_name: Mapping[str, list[str]] | None = None) -> FieldView:
     """Describe one marshmallow field for the templates."""
     metadata = f.metadata or {}
     full_name = f"{prefix}{name}"
@@ -145,6 +162,25 @@ def field_view(name: str, f: mf.Field, *, prefix: str = "", id_prefix: str = "f"
         errors=list(errors or []), hint=metadata.get("description") or metadata.get("help") or hint or "",
     )
     choice_labels = metadata.get("choice_labels") or choice_labels
+    nested = f.inner if isinstance(f, mf.List) and isinstance(f.inner, mf.Nested) else f
+    if isinstance(nested, mf.Nested):
+        parts = nested.schema.fields
+        own_errors = {k: v for k, v in (errors_by_name or {}).items() if k.startswith(f"{full_name}.")}
+        if nested is f:
+            view.widget = "group"
+            view.children = schema_views(parts, prefix=f"{full_name}.", id_prefix=id_prefix,
+                                         values=_nested_values(f"{full_name}.", value), errors=own_errors)
+        else:
+            items = [item for item in (value or []) if isinstance(item, Mapping)]
+            view.widget = "group_list"
+            for index in range(len(items) + BLANK_ROWS):
+                row_prefix = f"{full_name}.{index}."
+                row_values = _nested_values(row_prefix, items[index]) if index < len(items) else {}
+                view.rows.append(schema_views(parts, prefix=row_prefix, id_prefix=id_prefix, values=row_values,
+                                              errors=own_errors, required=False if index >= len(items) else None))
+        if errors_by_name is not None:  # the parts show their own messages; the group, those about the whole
+            view.errors = list(errors_by_name.get(full_name, []))
+        return view
     if choices is not None:
         view.widget, view.choices, view.value = "select", list(choices), _as_text(value)
     elif isinstance(f, mf.Boolean):
@@ -216,7 +252,8 @@ def schema_views(schema_fields: Mapping[str, mf.Field], *, prefix: str = "", id_
                                                                             and f.load_default is not ma.missing
                                                                             else None),
             errors=_errors_of(errors, full), label=(labels or {}).get(name), choice_labels=(choice_labels or {}).get(name),
-            choices=(choices or {}).get(name), required=required, hint=(hints or {}).get(name)))
+            choices=(choices or {}).get(name), required=required, hint=(hints or {}).get(name),
+            errors_by_name=errors))
     return result
 
 
@@ -236,7 +273,18 @@ def read_form(schema_fields: Mapping[str, mf.Field], form, *, prefix: str = "") 
         if f.dump_only:
             continue
         key = f"{prefix}{name}"
-        if isinstance(f, mf.Boolean):
+        if isinstance(f, mf.Nested):
+            part = read_form(f.schema.fields, form, prefix=f"{key}.")
+            if _filled(part):
+                data[name] = part
+        elif isinstance(f, mf.List) and isinstance(f.inner, mf.Nested):
+            pattern = re.compile(rf"{re.escape(key)}\.(\d+)\.")
+            indices = sorted({int(m.group(1)) for k in form.keys() if (m := pattern.match(k))})
+            items = [read_form(f.inner.schema.fields, form, prefix=f"{key}.{index}.") for index in indices]
+            items = [item for item in items if _filled(item)]
+            if items:
+                data[name] = items
+        elif isinstance(f, mf.Boolean):
             data[name] = key in form
         elif isinstance(f, mf.List):
             if _one_of(f.inner) is not None:
@@ -256,6 +304,11 @@ def read_form(schema_fields: Mapping[str, mf.Field], form, *, prefix: str = "") 
             if raw not in ("", None):
                 data[name] = raw
     return data
+
+
+def _filled(part: Mapping[str, Any]) -> bool:
+    """Whether a nested object's row was filled in (an unticked box alone is an empty row)."""
+    return any(value is not False for value in part.values())
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -278,12 +331,23 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return flat
 
 
+def _descendants(views: list[FieldView]):
+    """The views and, depth first, the parts of nested objects and of their rows."""
+    for view in views:
+        yield view
+        yield from _descendants(view.children)
+        for row in view.rows:
+            yield from _descendants(row)
+
+
 def summary(views: list[FieldView], errors: Mapping[str, list[str]]) -> list[tuple[str, str]]:
     """(anchor, message) pairs for the error summary: every message linked to its field when known."""
-    by_name = {v.name: v for v in views}
+    every = list(_descendants(views))
+    by_name = {v.name: v for v in every}
     items: list[tuple[str, str]] = []
     for name, messages in errors.items():
-        view = by_name.get(name) or next((v for v in views if name.startswith(f"{v.name}.")), None)
+        view = by_name.get(name) or max((v for v in every if name.startswith(f"{v.name}.")),
+                                        key=lambda v: len(v.name), default=None)
         for message in messages:
             if view is not None:
                 items.append((view.anchor, f"{view.label} : {message}"))

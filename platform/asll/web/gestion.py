@@ -10,7 +10,7 @@ from asll.services import admin as admin_service
 from asll.services import plugins as plugin_service
 from asll.services import tenants, views
 from asll.services.errors import ServiceError, ValidationFailed
-from asll.web.common import arg_int, error_fields, tenant_required
+from asll.web.common import add_form_errors, arg_int, error_fields, parse_id, tenant_required
 from asll.web.fields import read_form, schema_views, summary
 from asll.web.forms import EmptyForm, MemberForm
 
@@ -28,6 +28,7 @@ ORGANISATION_LABELS = {
     "email": "Adresse électronique",
     "description": "Description",
     "active": "Organisme actif (proposé dans les formulaires)",
+    "commission_codes": "Commissions servies (secrétariat de commission)",
 }
 CAPACITY_UNIT_LABELS = {"month": "ménages par mois", "year": "ménages par an"}
 
@@ -42,24 +43,19 @@ def _admin_only() -> None:
 def index():
     _admin_only()
     return render_template("gestion/index.html", plugins=views.enabled_plugin_labels(g.actor),
-                           organisations=len(views.all_organisations(g.actor)),
-                           reminders=_reminders_endpoint())
-
-
-def _reminders_endpoint() -> str | None:
-    """The reminder-delays page (it exists with the reminders service)."""
-    from flask import current_app
-
-    return "gestion.reminders" if "gestion.reminders" in current_app.view_functions else None
+                           organisations=len(views.all_organisations(g.actor)))
 
 
 # -- organisations ----------------------------------------------------------------------
 def _organisation_fields(values: dict, errors: dict, id_prefix: str):
-    fields = admin_service.OrganisationSchema().fields
+    fields = admin_service.organisation_schema(g.actor).fields
     return schema_views(fields, id_prefix=id_prefix, values=values, errors=errors, labels=ORGANISATION_LABELS,
                         choice_labels={"capacity_unit": CAPACITY_UNIT_LABELS},
                         hints={"sectors": "Séparés par des virgules (ex. : Roanne, Forez).",
-                               "capacity": "Nombre de ménages suivis en même temps, selon la convention."})
+                               "capacity": "Nombre de ménages suivis en même temps, selon la convention.",
+                               "commission_codes": "Pour un secrétariat : les commissions dont ses membres programment "
+                                                   "les séances et enregistrent les décisions, et dont ils reçoivent "
+                                                   "les rappels. Aucune cochée : toutes les commissions."})
 
 
 def _render_organisations(values: dict | None = None, errors: dict | None = None, status: int = 200):
@@ -80,7 +76,7 @@ def organisations():
 @tenant_required
 def organisation_create():
     _admin_only()
-    data = read_form(admin_service.OrganisationSchema().fields, request.form)
+    data = read_form(admin_service.organisation_schema(g.actor).fields, request.form)
     try:
         organisation = admin_service.create_organisation(g.actor, data)
     except ValidationFailed as exc:
@@ -100,7 +96,7 @@ def organisation_edit(organisation_id: int):
     values = {name: getattr(organisation, name) for name in admin_service.ORGANISATION_FIELDS}
     status = 200
     if request.method == "POST":
-        values = read_form(admin_service.OrganisationSchema().fields, request.form)
+        values = read_form(admin_service.organisation_schema(g.actor).fields, request.form)
         try:
             admin_service.update_organisation(g.actor, organisation.id, values)
         except ValidationFailed as exc:
@@ -145,12 +141,9 @@ def user_create():
     try:
         membership = admin_service.add_member(g.actor, {
             "email": form.email.data, "full_name": form.full_name.data, "password": form.password.data,
-            "role": form.role.data, "organisation_id": int(form.organisation_id.data)
-            if (form.organisation_id.data or "").isdigit() else None})
+            "role": form.role.data, "organisation_id": parse_id(form.organisation_id.data)})
     except ValidationFailed as exc:
-        for name, messages in error_fields(exc).items():
-            target = getattr(form, name, None)
-            (target.errors if target is not None and hasattr(target, "errors") else form.form_errors).extend(messages)
+        add_form_errors(form, exc)
         return _render_users(form, exc.status)
     flash(f"Compte créé : {membership.user.email} ({membership.role.label}).", "success")
     return redirect(url_for("gestion.users"))

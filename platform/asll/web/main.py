@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from asll.services import documents, tenants, views
 from asll.services import plugins as plugin_service
-from asll.web.common import arg_text, tenant_required
+from asll.web.common import FILING_ROLES, SECRETARIAT, arg_text, tenant_required
 from asll.web.forms import EmptyForm
 from asll.web.pages import render_household, render_measure, render_request
 
@@ -33,6 +33,8 @@ def dashboard():
         measure_types=plugin_service.measure_types(tenant_id).values(),
         commissions=plugin_service.commissions(tenant_id),
         tenant=plugin_service.tenant_info(tenant_id),
+        can_file=g.actor.has(*FILING_ROLES),
+        can_program=g.actor.has(*SECRETARIAT),
     )
 
 

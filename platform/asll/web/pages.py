@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+import marshmallow as ma
 from flask import g, render_template
 
 from asll.domain.calendar import today
@@ -23,6 +24,8 @@ from asll.services.schemas import DIAGNOSTIC_FIELDS, TRANSITION_SCHEMAS, Decisio
 from asll.web.common import (
     ATTACHMENT_WRITERS,
     DEFAULT_TODAY,
+    FILING_ROLES,
+    LETTER_ROLES,
     REASON_LABELS,
     REQUEST_ORIGINS,
     SERVICE_ROLES,
@@ -43,11 +46,7 @@ DECISION_LABELS = {
     "reason": "Motif (obligatoire en cas de refus)",
     "redirected_to": "Réorientation vers (mesure ou dispositif)",
 }
-MEASURE_DOCUMENTS = {
-    "contract": "Contrat d'accompagnement",
-    "prolongation_request": "Demande de prolongation",
-    "bilan": "Bilan de fin de mesure",
-}
+MEASURE_DOCUMENTS = {kind: documents.DOCUMENT_KINDS[kind] for kind in ("contract", "prolongation_request", "bilan")}
 
 
 def operator_choices(exclude: int | None = None) -> list[tuple[str, str]]:
@@ -55,31 +54,57 @@ def operator_choices(exclude: int | None = None) -> list[tuple[str, str]]:
             if o.id != exclude]
 
 
+# Bookkeeping the core keeps in ``measure.extra``: shown elsewhere on the page, or not at all.
+CORE_MEASURE_EXTRA = frozenset({"pending_prolongation", "status_before_prolongation", "status_before_suspension",
+                                "suspended_days"})
+
+
 def extra_labels(plugin_fields: Mapping, values: Mapping | None,
                  codes: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
     """(label, value) pairs of a plugin's stored extra values, for read-only display.
 
     A value that is a known code (a commission, a measure type, a choice of the field) shows
-    its French label.
+    its French label, in lists and nested objects too; dates show as dd/mm/yyyy.
     """
     codes = dict(codes or {})
     rows = []
     for name, value in (values or {}).items():
         f = plugin_fields.get(name)
-        label = (f.metadata.get("label") if f is not None and f.metadata else None) or name.replace("_", " ").capitalize()
-        choices = dict(field_view(name, f).choices) if f is not None else {}
-        if isinstance(value, str) and (value in choices or value in codes):
-            value = choices.get(value) or codes[value]
-        elif isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
-            value = _iso_fr(value)
-        if isinstance(value, bool):
-            value = "Oui" if value else "Non"
-        elif isinstance(value, list):
-            value = ", ".join(map(str, value))
-        elif isinstance(value, dict):
-            value = ", ".join(f"{k} : {v}" for k, v in value.items())
-        rows.append((label, "—" if value in (None, "") else str(value)))
+        text = display_value(f, value, codes)
+        rows.append((_field_label(name, f), text or "—"))
     return rows
+
+
+def _field_label(name: str, f) -> str:
+    return (f.metadata.get("label") if f is not None and f.metadata else None) or name.replace("_", " ").capitalize()
+
+
+def display_value(f, value, codes: Mapping[str, str]) -> str:
+    """One stored value as a social worker reads it, following the field that describes it."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "Oui" if value else "Non"
+    if f is not None and f.metadata and f.metadata.get("choice_labels"):  # a list's or a dict's choices
+        codes = {**codes, **f.metadata["choice_labels"]}
+    if isinstance(value, list):
+        inner = f.inner if isinstance(f, ma.fields.List) else None
+        parts = [display_value(inner, item, codes) for item in value]
+        return (" ; " if any(isinstance(item, dict) for item in value) else ", ").join(p for p in parts if p)
+    if isinstance(value, dict):
+        if isinstance(f, ma.fields.Nested):
+            parts = f.schema.fields
+            shown = ((_field_label(k, parts.get(k)), display_value(parts.get(k), v, codes)) for k, v in value.items())
+            return ", ".join(f"{label} : {text}" for label, text in shown if text)
+        inner = f.value_field if isinstance(f, ma.fields.Dict) else None
+        return ", ".join(f"{k} : {display_value(inner, v, codes)}" for k, v in value.items())
+    if isinstance(value, str):
+        choices = dict(field_view("value", f).choices) if f is not None else {}
+        if value in choices or value in codes:
+            return choices.get(value) or codes[value]
+        if len(value) == 10 and value[4] == "-" and value[7] == "-":
+            return _iso_fr(value)
+    return str(value)
 
 
 def _iso_fr(value: str) -> str:
@@ -91,8 +116,12 @@ def _iso_fr(value: str) -> str:
 
 # -- decisions ---------------------------------------------------------------------------
 def decision_views(request, *, prefix: str = "", id_prefix: str = "d", values: Mapping | None = None,
-                   errors: Mapping | None = None, in_session: bool = True, blank_outcome: str | None = None):
-    """Fields of a decision on ``request``: the core's and the plugins' fields for a grant."""
+                   errors: Mapping | None = None, in_session: bool = True, blank_outcome: str | None = None,
+                   operators: list[tuple[str, str]] | None = None):
+    """Fields of a decision on ``request``: the core's and the plugins' fields for a grant.
+
+    ``operators``: the operator choices, when a page shows several decisions (read once).
+    """
     schema_fields = dict(DecisionSchema().fields)
     if in_session:
         schema_fields.pop("decision_date")  # a session's decisions take the session's date
@@ -109,7 +138,8 @@ def decision_views(request, *, prefix: str = "", id_prefix: str = "d", values: M
     outcome_choices = [(o.value, o.label) for o in DecisionOutcome]
     found = schema_views(
         schema_fields, prefix=prefix, id_prefix=id_prefix, values=values, errors=errors, labels=DECISION_LABELS,
-        choices={"measure_type": same_commission, "operator_id": operator_choices(), "outcome": outcome_choices},
+        choices={"measure_type": same_commission, "operator_id": operator_choices() if operators is None else operators,
+                 "outcome": outcome_choices},
         hints={"duration_months": f"Par défaut {definition.default_months} mois, au plus {definition.max_months}."
                if definition else "", "operator_id": "Peut être désigné plus tard."},
     )
@@ -139,7 +169,7 @@ def render_request(request_id: int, *, open_form: str | None = None, values: Map
         decision_form = {"fields": fields,
                          "summary": summary(fields, errors or {}) if open_form == "decision" else []}
     documents_list = documents.list_documents(actor, request_id=req.id)
-    filer = actor.has(Role.DEPT_AGENT, Role.DEPT_ADMIN) or req.filed_by_id == actor.user_id or \
+    filer = actor.has(*SERVICE_ROLES) or req.filed_by_id == actor.user_id or \
         (req.prescriber_organisation_id in actor.organisation_ids and actor.has(Role.PRESCRIBER))
     context = {
         "req": req,
@@ -153,10 +183,9 @@ def render_request(request_id: int, *, open_form: str | None = None, values: Map
         "session": views.request_session(req.id) if views.may_read_sessions(actor) else None,
         "documents": documents_list,
         "decision_form": decision_form,
-        "can_edit": req.status.value == "draft" and actor.has(Role.PRESCRIBER, *SERVICE_ROLES) and filer,
-        "can_withdraw": req.status.value in ("draft", "submitted") and actor.has(Role.PRESCRIBER, *SERVICE_ROLES)
-        and filer,
-        "can_letters": actor.has(Role.COMMISSION_SECRETARY, *SERVICE_ROLES),
+        "can_edit": req.status.value == "draft" and actor.has(*FILING_ROLES) and filer,
+        "can_withdraw": req.status.value in ("draft", "submitted") and actor.has(*FILING_ROLES) and filer,
+        "can_letters": actor.has(*LETTER_ROLES),
         "can_attach": actor.has(*ATTACHMENT_WRITERS) and req.status.value != "withdrawn",
         "open_form": open_form,
         "errors": errors or {},
@@ -205,9 +234,10 @@ def render_measure(measure_id: int, *, open_form: str | None = None, values: Map
         actions.append({"name": transition.name, "label": transition.label, "fields": fields, "open": is_open,
                         "help": TRANSITION_HELP.get(transition.name, ""),
                         "summary": summary(fields, errors or {}) if is_open else []})
+    # As the services check: the département's service, or the operator of this measure.
     own = actor.has(*SERVICE_ROLES) or (actor.has(Role.OPERATOR_WORKER) and measure.operator_id in actor.organisation_ids)
     generable = []
-    if own and actor.has(Role.OPERATOR_WORKER, *SERVICE_ROLES):
+    if own:
         if measure.operator_id:
             generable.append("contract")
         if measure.extra.get("pending_prolongation") or measure.prolongation_count:
@@ -231,9 +261,8 @@ def render_measure(measure_id: int, *, open_form: str | None = None, values: Map
         "transition_labels": TRANSITION_LABELS,
         "reason_labels": {"end": END_REASONS, "transfer": TRANSFER_REASONS},
         "today": today(),
-        "extra": extra_labels({}, {k: v for k, v in (measure.extra or {}).items()
-                                   if k not in ("pending_prolongation", "status_before_prolongation",
-                                                "status_before_suspension", "suspended_days")},
+        "extra": extra_labels(views.measure_extra_fields(actor, measure),
+                              {k: v for k, v in (measure.extra or {}).items() if k not in CORE_MEASURE_EXTRA},
                               {**views.commission_labels(actor), **views.measure_type_labels(actor)}),
         "suspended_days": int((measure.extra or {}).get("suspended_days", 0) or 0),
     }
@@ -249,7 +278,7 @@ def render_household(household_id: int, *, open_form: str | None = None, values:
     actor = g.actor
     file = views.household_file(actor, household_id)
     support_fields = []
-    can_support = actor.has(Role.PRESCRIBER, Role.OPERATOR_WORKER, *SERVICE_ROLES)
+    can_support = actor.has(*FILING_ROLES, Role.OPERATOR_WORKER)
     if can_support:
         is_open = open_form == "support"
         support_fields = schema_views(
@@ -270,7 +299,7 @@ def render_household(household_id: int, *, open_form: str | None = None, values:
         "support_fields": support_fields,
         "support_summary": summary(support_fields, errors or {}) if open_form == "support" else [],
         "can_support": can_support,
-        "can_file": actor.has(Role.PRESCRIBER, *SERVICE_ROLES),
+        "can_file": actor.has(*FILING_ROLES),
         "history": file.history,
         "open_form": open_form,
     }

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, flash, g, jsonify, redirect, render_templ
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, SelectMultipleField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from asll.domain.calendar import today
@@ -20,6 +21,7 @@ from asll.models.exports import ExportKind
 from asll.services import exports, statistics
 from asll.services.errors import ServiceError, ValidationFailed
 from asll.web.common import tenant_required
+from asll.web.fields import flatten_errors
 
 bp = Blueprint("reports", __name__, url_prefix="/rapports")
 
@@ -55,12 +57,16 @@ def stat_number(value) -> str:
 
 
 # -- forms ------------------------------------------------------------------------------
+def _choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 class ExportForm(FlaskForm):
     """What to export; the columns of each dataset are added per request (plugins add theirs)."""
 
-    dataset = RadioField("Données à exporter", choices=list(exports.DATASETS.items()), default="measures",
+    dataset = RadioField("Données à exporter", choices=_choices(exports.DATASETS.items()), default="measures",
                          validators=[InputRequired("Choisissez les données à exporter.")])
-    file_format = RadioField("Format du fichier", choices=list(exports.FORMATS.items()), default="csv",
+    file_format = RadioField("Format du fichier", choices=_choices(exports.FORMATS.items()), default="csv",
                              validators=[InputRequired("Choisissez le format.")])
     pseudonymised = BooleanField(
         "Export pseudonymisé (pour un partenaire statistique)",
@@ -82,16 +88,17 @@ def _export_form(choices: dict) -> ExportForm:
 
     for dataset, columns in choices["columns"].items():
         setattr(_Form, f"columns_{dataset}", SelectMultipleField(
-            f"Colonnes – {exports.DATASETS[dataset]}", choices=[(c.key, c.label) for c in columns],
+            f"Colonnes – {exports.DATASETS[dataset]}", choices=_choices((c.key, c.label) for c in columns),
             default=[c.key for c in columns if c.default], validate_choice=False))
     form = _Form()
     blank = [("", "Tous")]
-    form.measure_type.choices = blank + choices["measure_types"]
-    form.kind.choices = blank + choices["kinds"]
-    form.status.choices = blank + [(f"{dataset}:{value}", label) for dataset, values in choices["statuses"].items()
-                                   for value, label in values]
-    form.operator_id.choices = blank + [(str(i), name) for i, name in choices["operators"]]
-    form.sector.choices = blank + [(s, s) for s in choices["sectors"]]
+    form.measure_type.choices = _choices(blank + choices["measure_types"])
+    form.kind.choices = _choices(blank + choices["kinds"])
+    form.status.choices = _choices(blank + [(f"{dataset}:{value}", label)
+                                            for dataset, values in choices["statuses"].items()
+                                            for value, label in values])
+    form.operator_id.choices = _choices(blank + [(str(i), name) for i, name in choices["operators"]])
+    form.sector.choices = _choices(blank + [(s, s) for s in choices["sectors"]])
     return form
 
 
@@ -121,16 +128,6 @@ def _form_data(form: ExportForm) -> dict:
             "filters": {k: v for k, v in filters.items() if v is not None}}
 
 
-def _flatten(fields: dict, prefix: str = "") -> list[str]:
-    messages = []
-    for key, value in fields.items():
-        if isinstance(value, dict):
-            messages += _flatten(value, f"{prefix}{key}.")
-        else:
-            messages += [str(m) for m in (value if isinstance(value, list) else [value])]
-    return messages
-
-
 # -- exports ----------------------------------------------------------------------------
 @bp.route("/exports")
 @tenant_required
@@ -149,7 +146,7 @@ def export_new():
         try:
             job = exports.request_export(g.actor, _form_data(form))
         except ValidationFailed as exc:
-            errors = _flatten(exc.fields)
+            errors = [m for messages in flatten_errors(exc.fields).values() for m in messages]
         except ServiceError as exc:
             errors = [exc.message]
         else:

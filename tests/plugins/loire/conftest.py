@@ -1,19 +1,11 @@
-"""Fixtures of the Loire tests: the seed's organisations in the world's Loire tenant, a fixed clock."""
+"""Fixtures of the Loire tests: the seed's organisations in the world's Loire tenant, under the
+fixed clock of tests/conftest.py."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-import time_machine
 
-from tests.plugins.loire.support import PARIS, LoireEnv, build_env
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=PARIS), tick=False) as traveller:
-        yield traveller
+from tests.plugins.loire.support import LoireEnv, build_env
 
 
 @pytest.fixture

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
-
-import sqlalchemy as sa
 
 import asll_loire.plugin as loire
 from asll.extensions import db
-from asll.models import Measure, Obligation, OrganisationKind, Role
+from asll.models import OrganisationKind, Role
 from asll.services import decisions, measures, requests, tenants
 from asll.services.actor import Actor
 from asll.tenancy import tenant_context
+from tests.conftest import day
+from tests.plugins.departement import measure_row, obligations  # noqa: F401  (imported by the tests)
 
-PARIS = ZoneInfo("Europe/Paris")
 DIAGNOSTIC = {
     "family_situation": "Couple, un enfant.",
     "administrative_situation": "Droits ouverts.",
@@ -36,18 +34,12 @@ FORMS = {
 }
 
 
-def day(value: str) -> dt.date:
-    return dt.date.fromisoformat(value)
-
-
 @dataclass
 class LoireEnv:
-    world: object
     tenant_id: int
     prescriber: Actor
     secretary: Actor
     agent: Actor
-    admin: Actor
     orgs: dict[str, int] = field(default_factory=dict)
     landlord_id: int = 0
     prescriber_name: str = ""
@@ -64,9 +56,9 @@ def build_env(world):
         system = Actor.system(w.tenant.id)
         orgs = {spec.name: tenants.create_organisation(system, spec).id for spec in loire.ORGANISATIONS}
         db.session.commit()
-        yield LoireEnv(world=world, tenant_id=w.tenant.id, prescriber=w.actor(Role.PRESCRIBER),
+        yield LoireEnv(tenant_id=w.tenant.id, prescriber=w.actor(Role.PRESCRIBER),
                        secretary=w.actor(Role.COMMISSION_SECRETARY), agent=w.actor(Role.DEPT_AGENT),
-                       admin=w.actor(Role.DEPT_ADMIN), orgs=orgs, landlord_id=orgs["Bailleur social (organisme HLM)"],
+                       orgs=orgs, landlord_id=orgs["Bailleur social (organisme HLM)"],
                        prescriber_name=w.orgs[OrganisationKind.PRESCRIBER].name)
 
 
@@ -135,13 +127,3 @@ def started(env: LoireEnv, measure_type: str = loire.ACCES, operator: str | None
     step(env, measure_id, "start", data)
     return measure_id
 
-
-def measure_row(measure_id: int) -> Measure:
-    db.session.expire_all()
-    return db.session.scalar(sa.select(Measure).where(Measure.id == measure_id))
-
-
-def obligations(measure_id: int) -> dict[str, tuple[str, dt.date, str]]:
-    db.session.expire_all()
-    rows = db.session.scalars(sa.select(Obligation).where(Obligation.measure_id == measure_id))
-    return {o.kind: (o.state.value, o.due_date, o.label) for o in rows}

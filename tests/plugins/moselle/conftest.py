@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
 import pytest
-import time_machine
 
 from asll.models import Role
 from asll.plugins.contract import OrganisationSpec
-from asll.services import decisions, measures, requests
+from asll.services import decisions, requests
 from asll.tenancy import tenant_context
 from asll_moselle.codes import (
     ACCES,
@@ -22,13 +18,11 @@ from asll_moselle.codes import (
     SITUATIONS_ATYPIQUES,
     SOUS_LOCATION,
 )
-from tests.plugins.seine_maritime.support import (
+from tests.plugins.departement import (  # noqa: F401 (clock is a fixture)
     DIAGNOSTIC,
-    PARIS,
-    Clock,
-    Departement,
-    apply_plugin_migrations,
+    Driver,
     build_departement,
+    clock,
 )
 
 ORGANISATIONS = {
@@ -59,29 +53,8 @@ REQUEST_EXTRA = {
 SESSION_COMMISSIONS = {BAIL_GLISSANT: SOUS_LOCATION, SITUATION_ATYPIQUE: SITUATIONS_ATYPIQUES}
 
 
-@pytest.fixture(scope="session")
-def plugin_tables(app):
-    apply_plugin_migrations(app)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(dt.datetime(2026, 1, 5, 9, 0, tzinfo=PARIS), tick=False) as traveller:
-        yield Clock(traveller)
-
-
-@dataclass
-class Moselle:
+class Moselle(Driver):
     """Moselle: who acts, and shortcuts through the services (dates as ISO strings)."""
-
-    dept: Departement
-    clock: Clock
-
-    def actor(self, key: str):
-        return self.dept.actors[key]
-
-    def org(self, key: str) -> int:
-        return self.dept.orgs[key]
 
     def household(self, name: str = "Schmitt", priority: dict | None = None, **values) -> int:
         data = {"city": "Metz", "sector": "Bassin de Metz", "housing_status": "hosted",
@@ -123,12 +96,9 @@ class Moselle:
         request_id = self.request(measure_type, household_id)
         return self.decide(request_id, on, measure_type, **decision).measure_id
 
-    def act(self, who: str, measure_id: int, name: str, **data):
-        return measures.transition(self.actor(who), measure_id, name, data)[1]
-
 
 @pytest.fixture
-def moselle(app, app_ctx, plugin_tables, clock):
+def moselle(app, app_ctx, clock):
     dept = build_departement("57", "Moselle", "moselle", ORGANISATIONS, MEMBERS)
     with tenant_context(dept.tenant_id):
         yield Moselle(dept=dept, clock=clock)

@@ -15,7 +15,7 @@ from asll_moselle.codes import BAIL_GLISSANT, PREVENTION_IMPAYES, SITUATION_ATYP
 from asll_moselle.models import FslAid, RentArrearsFollowUp
 
 
-def test_demo_data_plays_a_case_per_rule_of_the_pdalpd(app, plugin_tables):
+def test_demo_data_plays_a_case_per_rule_of_the_pdalpd(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["asll", "demo-data"])
     assert result.exit_code == 0, result.output

@@ -31,7 +31,7 @@ from asll_moselle.codes import (
 )
 from asll_moselle.models import FslAid, RentArrearsFollowUp
 from tests.core.workflow_support import refused
-from tests.plugins.seine_maritime.support import DIAGNOSTIC, codes, day, measure_row, messages
+from tests.plugins.departement import DIAGNOSTIC, codes, day, measure_row, messages
 
 REQUIRED = ["Ce champ est obligatoire."]
 

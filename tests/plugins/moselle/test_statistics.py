@@ -21,7 +21,7 @@ from asll_moselle.codes import (
     SITUATIONS_ATYPIQUES,
 )
 from tests.plugins.moselle.conftest import MEMBERS, ORGANISATIONS, Moselle
-from tests.plugins.seine_maritime.support import build_departement
+from tests.plugins.departement import build_departement
 
 PLAN = {"plan_actions": [{"action": "Proposer un logement PLAI adapté", "pilote": "Bailleur social"}],
         "relogement_decide": True}

@@ -1,19 +1,11 @@
-"""Fixtures of the Orne tests: the seed's organisations in the world's Orne tenant, a fixed clock."""
+"""Fixtures of the Orne tests: the seed's organisations in the world's Orne tenant, under the
+fixed clock of tests/conftest.py."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-import time_machine
 
-from tests.plugins.orne.support import PARIS, OrneEnv, build_env
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=PARIS), tick=False) as traveller:
-        yield traveller
+from tests.plugins.orne.support import OrneEnv, build_env
 
 
 @pytest.fixture

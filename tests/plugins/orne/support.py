@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
-
-import sqlalchemy as sa
 
 import asll_orne.plugin as orne
 from asll.extensions import db
-from asll.models import Measure, Obligation, Role
+from asll.models import Role
 from asll.services import decisions, measures, requests, tenants
 from asll.services.actor import Actor
 from asll.tenancy import tenant_context
+from tests.conftest import day  # noqa: F401  (imported by the Orne tests)
+from tests.plugins.departement import measure_row, obligations  # noqa: F401  (imported by the tests)
 
-PARIS = ZoneInfo("Europe/Paris")
 FORMS = {
     orne.INTERNE: {"origine": "travailleur_social"},
     orne.JEUNES_ALT: {"origine": "travailleur_social", "alt": True},
@@ -31,7 +28,6 @@ CHRS = "CHRS – service de suite"
 
 @dataclass
 class OrneEnv:
-    world: object
     tenant_id: int
     prescriber: Actor
     agent: Actor
@@ -52,13 +48,9 @@ def build_env(world):
         system = Actor.system(w.tenant.id)
         orgs = {spec.name: tenants.create_organisation(system, spec).id for spec in orne.ORGANISATIONS}
         db.session.commit()
-        yield OrneEnv(world=world, tenant_id=w.tenant.id, prescriber=w.actor(Role.PRESCRIBER),
+        yield OrneEnv(tenant_id=w.tenant.id, prescriber=w.actor(Role.PRESCRIBER),
                       agent=w.actor(Role.DEPT_AGENT), admin=w.actor(Role.DEPT_ADMIN),
                       secretary=w.actor(Role.COMMISSION_SECRETARY), orgs=orgs)
-
-
-def day(value: str) -> dt.date:
-    return dt.date.fromisoformat(value)
 
 
 def household(env: OrneEnv, sector: str = "Flers", housing: str = "public_tenant", *, born: str = "1975-04-02",
@@ -103,13 +95,3 @@ def started(env: OrneEnv, measure_type: str = orne.INTERNE, operator: int | None
     step(env, measure_id, "start", {"start_date": start, "extra": entry or ENTRY})
     return measure_id
 
-
-def measure_row(measure_id: int) -> Measure:
-    db.session.expire_all()
-    return db.session.scalar(sa.select(Measure).where(Measure.id == measure_id))
-
-
-def obligations(measure_id: int) -> dict:
-    db.session.expire_all()
-    rows = db.session.scalars(sa.select(Obligation).where(Obligation.measure_id == measure_id))
-    return {o.kind: (o.state.value, o.due_date, o.label) for o in rows}

@@ -46,7 +46,6 @@ def test_orne_2008_domains_from_the_statistics(env):
                              household_id=household(env, circonscription, housing, name=f"Ménage{index}"))
         step(env, measure_id, "start", {"start_date": f"2008-0{1 + index % 6}-20", "extra": {
             "domaines": domains, "ressources_entree": "minima_sociaux", "situation_pro_entree": "recherche_emploi"}})
-    tenant = plugin_service.tenant_info(env.tenant_id)
     [domains] = [t for _plugin, t in plugin_service.collect(env.tenant_id, "asll_statistics", year=2008)
                  if t.key == "orne.domaines"]
     assert domains.rows == (
@@ -57,4 +56,3 @@ def test_orne_2008_domains_from_the_statistics(env):
         ("Insertion dans le logement et dans le quartier", 34, 15),
     )
     assert domains.note.startswith("224 ménage(s) accompagné(s) dans l'année")
-    assert tenant.settings_for("orne")["agreement_measures"] == 127

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 import asll_orne.plugin as orne
 from asll.extensions import db
-from asll.models import Measure, MeasureStatus, Request, RequestStatus
+from asll.models import Measure, MeasureStatus, Request
 from asll.services import decisions, requests
 from asll.services import plugins as plugin_service
 from asll.services.actor import Actor
@@ -25,6 +25,7 @@ from tests.plugins.orne.support import (
     CHRS,
     ENTRY,
     EXIT,
+    day,
     draft,
     granted,
     household,
@@ -101,17 +102,32 @@ def test_validation_by_the_head_of_circonscription_or_the_monthly_commission(env
                            "mesures, sans commission mensuelle.")
     measure_id = validate(env, request_id).measure_id
     assert _record(measure_id).validated_by == "responsable"
-    # Argentan holds a monthly commission: the département admin says so in the plugin's settings
+    assert db.session.get(Request, request_id).commission_code == orne.VALIDATION
+    # A request filed before Argentan switched to a monthly commission stays with its head...
+    earlier = submitted(env, household_id=household(env, "Argentan"))
+    # ...then the département admin says, in the plugin's settings, that Argentan holds one.
     _switch(env, "Argentan", "commission")
     assert plugin_service.tenant_info(env.tenant_id).settings_for("orne")["validation_modes"]["Argentan"] == \
         "commission"
-    request_id = submitted(env, household_id=household(env, "Argentan"))
-    exc = refused(RuleViolation, validate, env, request_id)
+    exc = refused(RuleViolation, validate, env, earlier)
     assert exc.message == ("Dans la circonscription d'Argentan, les mesures sont validées par la commission "
                            "mensuelle : indiquez la date de la séance qui a validé la mesure.")
-    measure_id = validate(env, request_id, extra={"date_commission_mensuelle": "2026-03-04"}).measure_id
+    measure_id = validate(env, earlier, extra={"date_commission_mensuelle": "2026-03-04"}).measure_id
     assert (_record(measure_id).validated_by, _record(measure_id).circonscription) == ("commission", "Argentan")
     assert measure_row(measure_id).extra["date_commission_mensuelle"] == "2026-03-04"
+    # A request filed now goes to the monthly commission, which decides it in session.
+    request_id = submitted(env, household_id=household(env, "Argentan"))
+    assert db.session.get(Request, request_id).commission_code == orne.COMMISSION_MENSUELLE
+    exc = refused(ServiceError, validate, env, request_id)
+    assert exc.message == "Cette demande relève de la commission « Commission mensuelle de circonscription »."
+    session = decisions.create_session(env.secretary, {"commission_code": orne.COMMISSION_MENSUELLE,
+                                                       "session_date": "2026-03-10"})
+    decisions.build_agenda(env.secretary, session.id)
+    assert [item.request_id for item in session.items] == [request_id]  # only what the commission examines
+    [decision] = decisions.decide_in_session(env.secretary, session.id, {request_id: {"outcome": "granted"}})
+    assert (_record(decision.measure_id).validated_by, _record(decision.measure_id).circonscription) == \
+        ("commission", "Argentan")
+    assert measure_row(decision.measure_id).decision_date == day("2026-03-10")
     # the other circonscriptions keep their own mode
     validate(env, submitted(env, household_id=household(env, "Flers")))
     unknown = submitted(env, household_id=household(env, "Caen"))
@@ -123,7 +139,9 @@ def test_validation_by_the_head_of_circonscription_or_the_monthly_commission(env
 def test_settings_refuse_an_unknown_validation_mode(env):
     exc = refused(ValidationFailed, plugin_service.update_settings, env.admin, "orne",
                   {"validation_modes": {"Flers": "vote"}})
-    assert "validation_modes" in exc.fields
+    assert exc.fields == {"validation_modes": {"Flers": {"value": [
+        "Mode de validation inconnu : « responsable » (le responsable de circonscription valide seul) ou "
+        "« commission » (commission mensuelle de circonscription)."]}}}
 
 
 # -- internal and external measures --------------------------------------------------------------
@@ -299,4 +317,3 @@ def test_disabling_the_plugin_hides_its_types_and_commissions_and_keeps_the_case
     plugin_service.set_enabled(Actor.system(), env.tenant_id, "orne", True)
     _m, _w = step(env, measure_id, "record_action_plan", {"plan_date": "2026-04-01"})
     assert measure_row(measure_id).status is MeasureStatus.RUNNING
-    assert RequestStatus.DECIDED in set(requests_before.values())

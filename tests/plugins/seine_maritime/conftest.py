@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
 import pytest
-import time_machine
 
 from asll.models import Role
 from asll.plugins.contract import OrganisationSpec
-from asll.services import decisions, measures, requests
+from asll.services import decisions, requests
 from asll.tenancy import tenant_context
 from asll_seine_maritime.codes import ACCES, COMMISSION_LOCALE, DIAGNOSTIC_CCAPEX
-from tests.plugins.seine_maritime.support import (
+from tests.plugins.departement import (  # noqa: F401 (clock is a fixture)
     DIAGNOSTIC,
-    PARIS,
-    Clock,
-    Departement,
-    apply_plugin_migrations,
+    Driver,
     build_departement,
+    clock,
 )
 
 ORGANISATIONS = {
@@ -41,29 +35,8 @@ MEMBERS = {
 }
 
 
-@pytest.fixture(scope="session")
-def plugin_tables(app):
-    apply_plugin_migrations(app)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(dt.datetime(2026, 1, 5, 9, 0, tzinfo=PARIS), tick=False) as traveller:
-        yield Clock(traveller)
-
-
-@dataclass
-class SM:
+class SM(Driver):
     """Seine-Maritime: who acts, and shortcuts through the services (dates as ISO strings)."""
-
-    dept: Departement
-    clock: Clock
-
-    def actor(self, key: str):
-        return self.dept.actors[key]
-
-    def org(self, key: str) -> int:
-        return self.dept.orgs[key]
 
     def household(self, name: str = "Durand", sector: str = "Rouen", **values) -> int:
         return requests.create_household(self.actor("prescriber"), {
@@ -109,10 +82,6 @@ class SM:
         self.act("rouen", measure_id, "record_action_plan", plan_date=start)
         return measure_id
 
-    def act(self, who: str, measure_id: int, name: str, **data):
-        """Apply a transition; return the warnings."""
-        return measures.transition(self.actor(who), measure_id, name, data)[1]
-
     def first_prolongation(self, measure_id: int, request_date: str, decision_date: str) -> None:
         """Requested by the operator, granted on the SLS's favourable opinion (§2.2.1)."""
         self.act("rouen", measure_id, "request_prolongation", request_date=request_date, months=6,
@@ -140,7 +109,7 @@ class SM:
 
 
 @pytest.fixture
-def sm(app, app_ctx, plugin_tables, clock):
+def sm(app, app_ctx, clock):
     dept = build_departement("76", "Seine-Maritime", "seine_maritime", ORGANISATIONS, MEMBERS)
     with tenant_context(dept.tenant_id):
         yield SM(dept=dept, clock=clock)

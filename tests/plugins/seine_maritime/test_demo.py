@@ -11,7 +11,7 @@ from asll.services import plugins as plugin_service
 from asll.services import tenants
 from asll.tenancy import tenant_context
 from asll_seine_maritime.codes import DIAGNOSTIC_CCAPEX
-from tests.plugins.seine_maritime.support import day
+from tests.plugins.departement import day
 
 
 def _measures_by_household() -> dict[str, Measure]:
@@ -27,7 +27,7 @@ def _transitions(measure: Measure) -> list[str]:
                                    .order_by(MeasureEvent.id)))
 
 
-def test_demo_data_plays_a_case_per_rule_of_the_referentiel(app, plugin_tables):
+def test_demo_data_plays_a_case_per_rule_of_the_referentiel(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["asll", "demo-data"])
     assert result.exit_code == 0, result.output

@@ -16,7 +16,7 @@ from asll.services.errors import PermissionDenied, ServiceError, ValidationFaile
 from asll.services.measures import RuleViolation
 from asll_seine_maritime.codes import ACCES, COMMISSION_LOCALE, DIAGNOSTIC_CCAPEX, MAINTIEN, SLS
 from tests.core.workflow_support import refused
-from tests.plugins.seine_maritime.support import DIAGNOSTIC, codes, day, measure_row, messages, obligation_states
+from tests.plugins.departement import DIAGNOSTIC, codes, day, measure_row, messages, obligation_states
 
 REQUIRED = ["Ce champ est obligatoire."]
 

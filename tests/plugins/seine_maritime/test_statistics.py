@@ -9,7 +9,7 @@ from asll.services import plugins as plugin_service
 from asll.tenancy import tenant_context
 from asll_seine_maritime.codes import DIAGNOSTIC_CCAPEX
 from tests.plugins.seine_maritime.conftest import MEMBERS, ORGANISATIONS, SM
-from tests.plugins.seine_maritime.support import build_departement, measure_row
+from tests.plugins.departement import build_departement, measure_row
 
 
 def statistics(tenant_id: int, year: int) -> dict:

@@ -1,26 +1,26 @@
-"""Helpers of the Seine-Maritime and Moselle tests: a département built through the services, the
-plugins' migration branches, a fixed clock, and shortcuts that drive a case through the services."""
+"""Helpers of the Seine-Maritime and Moselle tests: a département built through the services, a
+fixed clock, and the shortcuts both drivers share to act through the services. Its readers of a
+measure and of its obligations serve the Loire and Orne tests too."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
+import time_machine
 
 from asll.extensions import db
 from asll.models import Measure, Obligation, Role
 from asll.plugins.contract import OrganisationSpec
 from asll.services import plugins as plugin_service
-from asll.services import tenants, users
+from asll.services import measures, tenants, users
 from asll.services.actor import Actor
 from asll.tenancy import tenant_context
+from tests.conftest import PARIS, Clock, day  # noqa: F401  (day is imported by the départements' tests)
 
-PARIS = ZoneInfo("Europe/Paris")
 PASSWORD = "mot-de-passe-de-test-2026"
-ROOT = Path(__file__).resolve().parents[3]
 DIAGNOSTIC = {
     "family_situation": "Couple avec deux enfants.",
     "administrative_situation": "Droits CAF ouverts.",
@@ -34,37 +34,11 @@ DIAGNOSTIC = {
 }
 
 
-def day(value: str) -> dt.date:
-    return dt.date.fromisoformat(value)
-
-
-def apply_plugin_migrations(app) -> None:
-    """Apply the plugins' Alembic branches too.
-
-    Workaround: ``migrations/env.py`` sets ``version_locations`` when the environment runs, after
-    Alembic has read the revisions, so ``upgrade heads`` never sees ``plugins/*/migrations/versions``.
-    Setting them on the config first makes the plugins' tables exist; a no-op once the core is fixed.
-    """
-    from alembic import command
-
-    with app.app_context():
-        extension = app.extensions["migrate"]
-        config = extension.migrate.get_config(str(ROOT / "migrations"))
-        locations = [ROOT / "migrations" / "versions", *sorted(ROOT.glob("plugins/*/migrations/versions"))]
-        config.set_main_option("path_separator", "space")  # as env.py joins them
-        config.set_main_option("version_locations", " ".join(str(p) for p in locations if p.is_dir()))
-        command.upgrade(config, "heads")
-        db.session.remove()
-
-
-class Clock:
-    """The fixed clock: time only moves when a test says so."""
-
-    def __init__(self, traveller):
-        self._traveller = traveller
-
-    def to(self, value: str, hour: int = 10) -> None:
-        self._traveller.move_to(dt.datetime.combine(day(value), dt.time(hour), tzinfo=PARIS))
+@pytest.fixture
+def clock():
+    """5 January 2026, 9:00 in Paris; imported by the départements' conftest files."""
+    with time_machine.travel(dt.datetime(2026, 1, 5, 9, 0, tzinfo=PARIS), tick=False) as traveller:
+        yield Clock(traveller)
 
 
 @dataclass
@@ -100,15 +74,38 @@ def build_departement(code: str, name: str, plugin: str, organisations: dict[str
     return built
 
 
+@dataclass
+class Driver:
+    """Who acts in a département, and the shortcuts common to every département's driver."""
+
+    dept: Departement
+    clock: Clock
+
+    def actor(self, key: str) -> Actor:
+        return self.dept.actors[key]
+
+    def org(self, key: str) -> int:
+        return self.dept.orgs[key]
+
+    def act(self, who: str, measure_id: int, name: str, **data):
+        """Apply a transition as ``who``; return the warnings."""
+        return measures.transition(self.actor(who), measure_id, name, data)[1]
+
+
 def measure_row(measure_id: int) -> Measure:
     db.session.expire_all()
     return db.session.scalar(sa.select(Measure).where(Measure.id == measure_id))
 
 
 def obligation_states(measure_id: int) -> dict[str, tuple[str, dt.date]]:
+    return {kind: (state, due) for kind, (state, due, _label) in obligations(measure_id).items()}
+
+
+def obligations(measure_id: int) -> dict[str, tuple[str, dt.date, str]]:
+    """The measure's stored obligations: kind → (state, due date, label)."""
     db.session.expire_all()
     rows = db.session.scalars(sa.select(Obligation).where(Obligation.measure_id == measure_id))
-    return {o.kind: (o.state.value, o.due_date) for o in rows}
+    return {o.kind: (o.state.value, o.due_date, o.label) for o in rows}
 
 
 def codes(violations) -> list[str]:
