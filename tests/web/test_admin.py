@@ -74,7 +74,7 @@ def test_department_admin_adds_a_user_and_suspends_a_role(app, world, as_role):
     assert nina.get("/mesures").status_code == 302  # no active role left in any tenant
     with app.app_context(), tenant_context(world.loire.tenant.id):
         assert db.session.scalars(sa.select(AuditEvent.action).where(
-            AuditEvent.object_type == "membership", AuditEvent.object_id == membership.id)).all() == [
+            AuditEvent.object_type == "membership", AuditEvent.object_id == membership.id).order_by(AuditEvent.id)).all() == [
             "membership.create", "membership.deactivate"]
     # The admin cannot remove their own admin role.
     with app.app_context(), tenant_context(world.loire.tenant.id):
@@ -102,6 +102,11 @@ def test_plugin_settings_are_rendered_from_the_schema_and_validated(app, world, 
         "csrf_token": token, "plugin": FORMS, f"{FORMS}.delai_bilan_jours": "0", f"{FORMS}.modes.Nord": "seul",
         f"{FORMS}.modes.Sud": "seul"})
     assert refused.status_code == 422 and "Au moins 1 jour." in text(refused)
+    # A field without a French message of its own still answers in French.
+    typed = client.post("/administration/parametres", data={
+        "csrf_token": token, "plugin": FORMS, f"{FORMS}.delai_bilan_jours": "beaucoup"})
+    assert typed.status_code == 422 and "Un nombre entier est attendu." in text(typed)
+    assert "Not a valid" not in text(typed)
     client.post("/administration/parametres", data={
         "csrf_token": token, "plugin": FORMS, f"{FORMS}.delai_bilan_jours": "45", f"{FORMS}.modes.Nord": "commission",
         f"{FORMS}.modes.Sud": "seul"})

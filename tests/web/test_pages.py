@@ -48,8 +48,15 @@ def test_each_role_reaches_its_pages_and_is_refused_the_others(role, as_role, wo
 def test_navigation_shows_only_what_the_role_may_open(as_role):
     operator = text(as_role(Role.OPERATOR_WORKER).get("/tableau-de-bord"))
     assert ">Commissions<" not in operator and ">Administration<" not in operator
+    assert ">Exports<" in operator and ">Statistiques<" not in operator
     admin = text(as_role(Role.DEPT_ADMIN).get("/tableau-de-bord"))
     assert ">Commissions<" in admin and ">Administration<" in admin
+    assert ">Exports<" in admin and ">Statistiques<" in admin
+    # The dashboard's shortcuts follow the roles the services require for the action.
+    assert "Nouveau ménage" not in operator and "Programmer une séance" not in operator
+    assert "Nouveau ménage" in admin and "Programmer une séance" in admin
+    prescriber = text(as_role(Role.PRESCRIBER).get("/tableau-de-bord"))
+    assert "Nouveau ménage" in prescriber and "Programmer une séance" not in prescriber
     assert 'aria-current="page">Tableau de bord<' in admin
 
 
@@ -87,6 +94,10 @@ def test_lists_paginate_by_keyset_without_gaps_or_repeats(app, world, as_role):
     assert len(more) == 6 and "Page suivante" not in text(second)  # 30 + the world's household
     ids = [int(i) for i in rows + more]
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == 31
+    # A cursor the database could not hold, or not a number at all, is the first page, not an error.
+    for cursor in ("99999999999", "²", "-3"):
+        assert len(re.findall(r'href="/menages/(\d+)">M-', client.get(f"/menages?apres={cursor}")
+                              .get_data(as_text=True))) == 25
     filtered = client.get("/menages?q=famille0")
     assert len(re.findall(r'href="/menages/(\d+)">M-', filtered.get_data(as_text=True))) == 10
 
@@ -116,7 +127,7 @@ def test_search_finds_by_name_and_reference_and_is_audited(app, world, as_role):
     assert "M-61-0001" not in found
     assert "A-42-0001" in text(client.get("/recherche?q=a-42"))
     with app.app_context(), tenant_context(world.loire.tenant.id):
-        searches = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "search")).all()
+        searches = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "search").order_by(AuditEvent.id)).all()
         assert [(e.actor_id, e.changes["q"]) for e in searches] == [
             (world.loire.users[Role.AUDITOR].id, "MARTIN"), (world.loire.users[Role.AUDITOR].id, "a-42")]
 
