@@ -22,7 +22,9 @@ def run_export(*, export_id: int, tenant_id: int) -> dict:
 @shared_task(name="asll.exports.cleanup_tenant")
 @in_tenant
 def cleanup_tenant(*, tenant_id: int) -> int:
-    """Delete the tenant's expired export files; returns how many jobs expired."""
+    """Delete the tenant's expired export files and fail the jobs whose worker died;
+    returns how many jobs expired."""
+    exports.fail_stalled(tenant_id)
     return exports.cleanup_expired(tenant_id)
 
 

@@ -5,7 +5,8 @@
   audited as asked by that user.
 * ``stats CODE YEAR``: the activity tables of the département printed, and optionally the
   yearly report written to ``--xlsx`` / ``--pdf`` (aggregates only, no personal data).
-* ``exports-cleanup``: deletes the expired export files of every département now.
+* ``exports-cleanup``: deletes the expired export files of every département now and fails
+  the jobs whose worker died.
 """
 
 from __future__ import annotations
@@ -100,12 +101,13 @@ def stats(tenant_code: str, year: int, xlsx: Path | None, pdf: Path | None) -> N
 @asll_group.command("exports-cleanup")
 @with_appcontext
 def exports_cleanup() -> None:
-    """Supprime dès maintenant les fichiers d'export expirés de tous les départements."""
+    """Supprime dès maintenant les fichiers d'export expirés et clôt en échec les exports interrompus."""
     from asll.services import exports
     from asll.tenancy import tenant_context
 
-    total = 0
+    expired = stalled = 0
     for tenant_id in exports.tenant_ids():
         with tenant_context(tenant_id):
-            total += exports.cleanup_expired(tenant_id)
-    click.echo(f"{total} export(s) expiré(s) supprimé(s).")
+            stalled += exports.fail_stalled(tenant_id)
+            expired += exports.cleanup_expired(tenant_id)
+    click.echo(f"{expired} export(s) expiré(s) supprimé(s), {stalled} export(s) interrompu(s) clos en échec.")

@@ -77,6 +77,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
         "UPLOAD_PATH": os.environ.get("ASLL_UPLOAD_PATH", str(instance / "uploads")),
         "EXPORT_PATH": os.environ.get("ASLL_EXPORT_PATH", str(instance / "exports")),
+        # Files hold personal data: kept this long after they are produced, then deleted.
+        "EXPORT_RETENTION_HOURS": float(os.environ.get("ASLL_EXPORT_RETENTION_HOURS", "72")),
+        # A job still waiting or running after this long lost its worker (the broker
+        # redelivers an unacknowledged task within an hour): it is marked failed.
+        "EXPORT_STALL_HOURS": float(os.environ.get("ASLL_EXPORT_STALL_HOURS", "6")),
         "MAIL_FOLDER": os.environ.get("ASLL_MAIL_FOLDER", str(instance / "mail")),
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),

@@ -45,4 +45,5 @@ def test_stats_command_prints_the_tables_and_writes_the_report(app, world, tmp_p
     assert load_workbook(tmp_path / "r.xlsx").worksheets[0]["A1"].value.startswith("Synthèse de l'activité 2026")
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
     assert runner.invoke(args=["asll", "stats", "99", "2026"]).exit_code == 1
-    assert runner.invoke(args=["asll", "exports-cleanup"]).output.strip() == "0 export(s) expiré(s) supprimé(s)."
+    assert runner.invoke(args=["asll", "exports-cleanup"]).output.strip() == (
+        "0 export(s) expiré(s) supprimé(s), 0 export(s) interrompu(s) clos en échec.")

@@ -79,6 +79,7 @@ from asll.services.validation import load
 TASK_NAME = "asll.exports.run"
 JOB_PATH = "/rapports/exports/{id}"
 DEFAULT_RETENTION_HOURS = 72
+DEFAULT_STALL_HOURS = 6
 PROGRESS_EVERY_ROWS = 2000
 PROGRESS_EVERY_SECONDS = 1.0
 YIELD_PER = 2000
@@ -1103,6 +1104,49 @@ def cleanup_expired(tenant_id: int, now: datetime | None = None) -> int:
                      changes={"export_ids": [job.id for job in expired]}, tenant_id=tenant_id)
     db.session.commit()
     return len(expired)
+
+
+STALLED_MESSAGE = "L'export a été interrompu par un incident technique ; relancez-le."
+
+
+def stall_limit() -> timedelta:
+    return timedelta(hours=float(current_app.config.get("EXPORT_STALL_HOURS", DEFAULT_STALL_HOURS)))
+
+
+def fail_stalled(tenant_id: int, now: datetime | None = None) -> int:
+    """Mark as failed the jobs whose worker died, and delete the files such workers left.
+
+    A killed worker leaves its job "en cours" for ever and a partial file of personal data
+    that no job refers to; both are swept once they are older than :func:`stall_limit`.
+    """
+    now = now or utcnow()
+    limit = now - stall_limit()
+    stalled = list(db.session.scalars(sa.select(ExportJob).where(
+        ExportJob.tenant_id == tenant_id, ExportJob.status.in_((ExportStatus.PENDING, ExportStatus.RUNNING)),
+        sa.func.coalesce(ExportJob.started_at, ExportJob.created_at) <= limit)))
+    for job in stalled:
+        job.status, job.error, job.finished_at = ExportStatus.FAILED, STALLED_MESSAGE, now
+    if stalled:
+        audit.record(Actor.system(tenant_id, label="exports"), "export.failed", object_type="export_job",
+                     changes={"export_ids": [job.id for job in stalled], "error": STALLED_MESSAGE},
+                     tenant_id=tenant_id)
+    db.session.commit()
+    _delete_orphan_files(tenant_id, limit)
+    return len(stalled)
+
+
+def _delete_orphan_files(tenant_id: int, older_than: datetime) -> None:
+    folder = export_root() / str(tenant_id)
+    if not folder.is_dir():
+        return
+    known = {entry.get("key") for files in db.session.scalars(sa.select(ExportJob.files).where(
+        ExportJob.tenant_id == tenant_id, ExportJob.status.in_(
+            (ExportStatus.PENDING, ExportStatus.RUNNING, ExportStatus.DONE)))) for entry in (files or {}).values()}
+    cutoff = older_than.timestamp()
+    for path in folder.iterdir():
+        key = f"{tenant_id}/{path.name}"
+        if _STORAGE_KEY.match(key) and key not in known and path.stat().st_mtime <= cutoff:
+            path.unlink(missing_ok=True)
 
 
 def tenant_ids() -> list[int]:
