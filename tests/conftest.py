@@ -46,6 +46,25 @@ def clock():
         yield Clock(traveller)
 
 
+@pytest.fixture
+def eager(app):
+    """Tasks run in the calling process, exceptions propagated (the worker test uses a real worker)."""
+    conf = app.extensions["celery"].conf
+    saved = conf.task_always_eager, conf.task_eager_propagates
+    conf.task_always_eager, conf.task_eager_propagates = True, True
+    yield
+    conf.task_always_eager, conf.task_eager_propagates = saved
+
+
+@pytest.fixture
+def folders(app, tmp_path):
+    """Export files and mails of this test in its own folders."""
+    saved = app.config["EXPORT_PATH"], app.config["MAIL_FOLDER"]
+    app.config["EXPORT_PATH"], app.config["MAIL_FOLDER"] = str(tmp_path / "exports"), str(tmp_path / "mail")
+    yield tmp_path
+    app.config["EXPORT_PATH"], app.config["MAIL_FOLDER"] = saved
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     base = os.environ.get("ASLL_TEST_DATABASE_URL")

@@ -222,7 +222,8 @@ def _render_reminders(raw: str | None = None, errors: list[str] | None = None, s
 
     current = reminders.reminder_settings(g.actor)
     value = raw if raw is not None else ", ".join(str(step) for step in current["steps"])
-    return render_template("gestion/reminders.html", current=current, value=value, errors=errors or []), status
+    return render_template("gestion/reminders.html", current=current, value=value, errors=errors or [],
+                           problems=reminders.delivery_problems(g.actor)), status
 
 
 @bp.route("/rappels", methods=["GET", "POST"])
@@ -247,4 +248,30 @@ def reminders():
         return _render_reminders(raw, [m for ms in error_fields(exc).values() for m in ms], exc.status)
     flash(f"Délais de rappel enregistrés : {', '.join(str(s) for s in steps)} jour(s) par rapport à l'échéance.",
           "success")
+    return redirect(url_for("gestion.reminders"))
+
+
+@bp.route("/rappels/renvoi", methods=["POST"])
+@tenant_required
+def reminder_retry():
+    """Send a failed reminder again, once the address or the mail server was fixed."""
+    from flask import current_app
+
+    from asll.services import reminders as reminder_service
+
+    _admin_only()
+    form = EmptyForm()
+    outbox_id = arg_int("outbox_id", request.form)
+    if not form.validate_on_submit() or outbox_id is None:
+        abort(400)
+    try:
+        reminder_service.retry_failed(g.actor, outbox_id)
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+        return redirect(url_for("gestion.reminders"))
+    current_app.extensions["celery"].tasks["asll.reminders.send"].apply_async(
+        kwargs={"tenant_id": g.actor.tenant_id, "outbox_id": outbox_id})
+    flash("Le message a été remis dans la file d'envoi.", "success")
     return redirect(url_for("gestion.reminders"))

@@ -1,0 +1,79 @@
+"""The département admin's page of reminders that could not be delivered, and sending one again."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from asll.extensions import db
+from asll.models import AuditEvent, Role
+from asll.models.reminders import OutboxMessage, OutboxState
+from asll.services import reminders
+from asll.tenancy import tenant_context
+from tests.conftest import csrf_token, login
+from tests.reminders.conftest import add_measure, day, obligation, set_obligations
+from tests.web.conftest import page, text
+
+
+def _bounced_reminder(tenant_world, rp, clock, address: str) -> int:
+    """A reminder recorded by the sweep, then refused for good by the mail server (wrong address)."""
+    tenant_id = tenant_world.tenant.id
+    measure_id = add_measure(tenant_world)
+    set_obligations(rp, tenant_id, measure_id, obligation("contrat", "Envoyer le contrat signé", "2026-04-16"))
+    clock.to("2026-04-01")
+    [outbox_id] = reminders.sweep(tenant_id, day("2026-04-01")).to_send
+    with tenant_context(tenant_id):
+        message = db.session.get(OutboxMessage, outbox_id)
+        message.state, message.attempts, message.recipient = OutboxState.FAILED, 1, address
+        message.last_error = "Refus définitif du serveur SMTP (550) : boîte inconnue"
+        db.session.commit()
+    return outbox_id
+
+
+def _client(app, tenant_world, role: Role, password: str):
+    client = app.test_client()
+    assert login(client, tenant_world.users[role].email, password).status_code == 302
+    return client
+
+
+def test_the_admin_sees_undelivered_reminders_and_sends_one_again(app, world, rp, clock, eager, folders):
+    # No application context around the requests: each test client must get its own ``g``.
+    with app.app_context():
+        loire_id = _bounced_reminder(world.loire, rp, clock, "ancienne.adresse@loire.invalid")
+        _bounced_reminder(world.orne, rp, clock, "ancienne.adresse@orne.invalid")
+        db.session.remove()
+    admin = _client(app, world.loire, Role.DEPT_ADMIN, world.password)
+    shown = admin.get("/administration/rappels")
+    page(shown).assert_labelled()
+    body = text(shown)
+    assert "Refus définitif du serveur SMTP (550)" in body and "Échec définitif" in body
+    assert "ancienne.adresse@loire.invalid" in body and "A-42-2026-" in body
+    assert "ancienne.adresse@orne.invalid" not in body, "another département's failures must not show"
+    token = csrf_token(shown.get_data(as_text=True))
+
+    agent = _client(app, world.loire, Role.DEPT_AGENT, world.password)
+    agent_token = csrf_token(agent.get("/tableau-de-bord").get_data(as_text=True))
+    assert agent.post("/administration/rappels/renvoi", data={
+        "csrf_token": agent_token, "outbox_id": str(loire_id)}).status_code == 403
+    assert admin.post("/administration/rappels/renvoi", data={
+        "csrf_token": token, "outbox_id": "99999999"}).status_code == 404
+
+    # The address was fixed on the account meanwhile: the reminder goes there, at once.
+    sent = admin.post("/administration/rappels/renvoi", data={"csrf_token": token, "outbox_id": str(loire_id)},
+                      follow_redirects=True)
+    assert "Le message a été remis dans la file d&#39;envoi." in text(sent)
+    assert "Aucun envoi en difficulté" in text(sent)
+    worker_email = world.loire.users[Role.OPERATOR_WORKER].email
+    mails = list((folders / "mail").glob("*.eml"))
+    assert len(mails) == 1 and f"To: {worker_email}" in mails[0].read_text()
+    with app.app_context(), tenant_context(world.loire.tenant.id):
+        message = db.session.get(OutboxMessage, loire_id)
+        assert (message.state, message.recipient) == (OutboxState.SENT, worker_email)
+        assert db.session.scalars(sa.select(AuditEvent.action).where(
+            AuditEvent.object_type == "reminder_outbox").order_by(AuditEvent.id)).all() == [
+            "reminders.retry", "reminders.sent"]
+        db.session.remove()
+    # Sent once is enough: asking again is refused with a message, not an error page.
+    again = admin.post("/administration/rappels/renvoi", data={"csrf_token": token, "outbox_id": str(loire_id)},
+                       follow_redirects=True)
+    assert "Seul un message en échec peut être renvoyé." in text(again)
+    assert len(list((folders / "mail").glob("*.eml"))) == 1
