@@ -93,10 +93,12 @@ class PrioritySchema(FrenchSchema):
     """A priority public of the prefectoral quota, with what makes the household fall in it."""
 
     code = choice(PRIORITY_PUBLICS, "Public prioritaire inconnu : P1, P2, P3 ou P4.", metadata=meta("Priorité"))
-    critere = fields.String(load_default="", metadata=meta(
+    critere = fields.String(load_default="", validate=validate.Length(max=60, error="60 caractères au plus."),
+                            metadata=meta(
         "Critère", "Priorité 2 : structure d'hébergement quittée ; priorité 3 : critère DALO rempli ; priorité 4 : "
         "situation particulière signalée par le Préfet."))
-    orientation = fields.String(load_default="", metadata=meta(
+    orientation = fields.String(load_default="", validate=validate.Length(max=60, error="60 caractères au plus."),
+                                metadata=meta(
         "Orientation (priorité 2)", "Ménage orienté directement par la structure d'hébergement ou par le SIAO 57.",
         choice_labels=ORIENTATIONS))
     date_decision_dalo = fields.Date(load_default=None, error_messages=DATE, metadata=meta(

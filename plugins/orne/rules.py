@@ -220,7 +220,8 @@ def transition_fields(measure, transition: str) -> dict:
                     label="Date du contact avec le ménage 6 mois après la fin",
                     description="Contacter le ménage 6 mois après la fin de la mesure pour faire le point sur sa "
                                 "situation ; la mesure ne peut être clôturée qu'après ce contact."),
-                "contact_6_mois_point": fields.String(allow_none=True, metadata=field_metadata(
+                "contact_6_mois_point": fields.String(allow_none=True, validate=validate.Length(
+                    max=2000, error="2000 caractères au plus."), metadata=field_metadata(
                     "Point sur la situation à 6 mois",
                     "Ce qui ressort du contact : situation du ménage au regard du logement 6 mois après la fin."))}
     return {}

@@ -274,6 +274,9 @@ def test_contact_six_months_after_the_end_is_a_dated_obligation(env):
                   {"close_date": "2027-01-10", "extra": {"contact_6_mois_le": "2027-01-10"}})
     assert exc.message == ("Le contact avec le ménage a lieu 6 mois après la fin de la mesure, soit à partir du "
                            "28/02/2027.")
+    exc = refused(ValidationFailed, step, env, measure_id, "close", {"close_date": "2027-03-02", "extra": {
+        "contact_6_mois_le": "2027-03-01", "contact_6_mois_point": "x" * 2001}})
+    assert exc.fields == {"extra": {"contact_6_mois_point": ["2000 caractères au plus."]}}
     step(env, measure_id, "close", {"close_date": "2027-03-02", "extra": {
         "contact_6_mois_le": "2027-03-01", "contact_6_mois_point": "Loyer payé, pas de nouvel impayé."}})
     assert obligations(measure_id)["orne_contact_6_mois"][0] == "done"
