@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from asll.extensions import db
@@ -42,6 +44,7 @@ def test_the_admin_sees_undelivered_reminders_and_sends_one_again(app, world, rp
         _bounced_reminder(world.orne, rp, clock, "ancienne.adresse@orne.invalid")
         db.session.remove()
     admin = _client(app, world.loire, Role.DEPT_ADMIN, world.password)
+    assert "1 rappel(s) non remis" in re.sub(r"<[^>]+>", "", text(admin.get("/tableau-de-bord")))
     shown = admin.get("/administration/rappels")
     page(shown).assert_labelled()
     body = text(shown)
@@ -62,6 +65,7 @@ def test_the_admin_sees_undelivered_reminders_and_sends_one_again(app, world, rp
                       follow_redirects=True)
     assert "Le message a été remis dans la file d&#39;envoi." in text(sent)
     assert "Aucun envoi en difficulté" in text(sent)
+    assert "rappel(s) non remis" not in text(admin.get("/tableau-de-bord"))
     worker_email = world.loire.users[Role.OPERATOR_WORKER].email
     mails = list((folders / "mail").glob("*.eml"))
     assert len(mails) == 1 and f"To: {worker_email}" in mails[0].read_text()

@@ -400,6 +400,11 @@ def dashboard(actor: Actor, horizon_days: int = 30, limit: int = 15) -> Dashboar
             Measure, Measure.id == Obligation.measure_id).where(
             measure_criteria(actor), Obligation.state.in_(OPEN_STATES), Obligation.due_date < current)) or 0,
     }
+    if actor.has(Role.DEPT_ADMIN):
+        from asll.models.reminders import OutboxMessage, OutboxState
+
+        counts["undelivered"] = db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(
+            OutboxMessage.state == OutboxState.FAILED)) or 0
     return Dashboard(my_tasks, upcoming, drafts, awaiting, sessions, prolongations, to_start, counts, horizon_days)
 
 
