@@ -149,14 +149,20 @@ def user_create():
     return redirect(url_for("gestion.users"))
 
 
+def _admin_button(id_field: str) -> int:
+    """The id posted by an admin's one-button form (CSRF checked), or 400."""
+    _admin_only()
+    form = EmptyForm()
+    object_id = arg_int(id_field, request.form)
+    if not form.validate_on_submit() or object_id is None:
+        abort(400)
+    return object_id
+
+
 @bp.route("/utilisateurs/habilitation", methods=["POST"])
 @tenant_required
 def user_toggle():
-    _admin_only()
-    form = EmptyForm()
-    membership_id = arg_int("membership_id", request.form)
-    if not form.validate_on_submit() or membership_id is None:
-        abort(400)
+    membership_id = _admin_button("membership_id")
     active = request.form.get("active") == "1"
     try:
         membership = admin_service.set_membership_active(g.actor, membership_id, active)
@@ -259,17 +265,13 @@ def reminder_retry():
 
     from asll.services import reminders as reminder_service
 
-    _admin_only()
-    form = EmptyForm()
-    outbox_id = arg_int("outbox_id", request.form)
-    if not form.validate_on_submit() or outbox_id is None:
-        abort(400)
+    outbox_id = _admin_button("outbox_id")
     try:
         reminder_service.retry_failed(g.actor, outbox_id)
     except ServiceError as exc:
         if exc.status == 404:
             raise
-        flash(exc.message, "error")
+        flash(exc.message, "error")  # e.g. already sent again
         return redirect(url_for("gestion.reminders"))
     current_app.extensions["celery"].tasks["asll.reminders.send"].apply_async(
         kwargs={"tenant_id": g.actor.tenant_id, "outbox_id": outbox_id})
