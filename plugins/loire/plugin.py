@@ -17,7 +17,8 @@ from asll.toolkit import (
     hookimpl,
 )
 
-NAME = "loire"
+from .settings import NAME, LoireSettingsSchema
+
 
 CLU = f"{NAME}.clu"
 CLT = f"{NAME}.clt"
@@ -327,7 +328,7 @@ ORGANISATIONS = (
 
 @hookimpl
 def asll_plugin_info():
-    """Identity shown to the platform admin; the Loire needs no tenant settings."""
+    """Identity shown to the platform admin; the settings hold the yearly budgets."""
     return PluginInfo(
         name=NAME,
         label="ASLL Loire",
@@ -338,7 +339,7 @@ def asll_plugin_info():
             "la Commission Logement Territorialisée et actions spécifiques confiées directement "
             "aux associations."
         ),
-        settings_schema=None,
+        settings_schema=LoireSettingsSchema,
     )
 
 
@@ -361,7 +362,7 @@ def asll_organisations(tenant):
 
 
 # -- rules, obligations, reports and demo (modules imported here, after the tables above) ----
-from . import demo, reports, rules  # noqa: E402
+from . import demo, reports, rules, settings  # noqa: E402
 
 
 @hookimpl
@@ -396,8 +397,8 @@ def asll_obligations(tenant, measure):
 
 @hookimpl
 def asll_statistics(tenant, year):
-    """Follow-ups by nature, reinforced follow-ups, AML dwellings per mode and per association."""
-    return reports.statistics(year)
+    """Follow-ups by nature, reinforced follow-ups, AML dwellings per mode and per association, budgets."""
+    return reports.statistics(year, settings.budgets_of(tenant))
 
 
 @hookimpl

@@ -25,8 +25,21 @@ def _followed_in(table, year: int):
                    sa.or_(table.c.end_date.is_(None), table.c.end_date >= date(year, 1, 1)))
 
 
-def statistics(year: int) -> list[StatTable]:
-    return [_followups(year), _reinforced(year), _aml(year), _aml_by_association(year)]
+def statistics(year: int, budgets: dict[int, dict] | None = None) -> list[StatTable]:
+    return [_followups(year), _reinforced(year), _aml(year), _aml_by_association(year),
+            _budgets(year, budgets or {})]
+
+
+def _budgets(year: int, budgets: dict[int, dict], years: int = 5) -> StatTable:
+    """The latest declared years up to ``year``, as the leaflet shows 2002..2006."""
+    shown = sorted(y for y in budgets if y <= year)[-years:]
+    rows = tuple((str(y), budgets[y]["asll_keur"],
+                  "—" if budgets[y].get("aml_keur") is None else budgets[y]["aml_keur"]) for y in shown)
+    return StatTable(key="loire.budgets", title=f"Budgets ASLL et aide à la médiation locative (k€) – {year}",
+                     columns=("Année", "ASLL (k€)", "AML (k€)"), rows=rows, chart="bar",
+                     note="Budgets annuels déclarés par le département (Administration → Paramètres), en milliers "
+                          "d'euros ; « — » : pas de budget AML cette année-là." if rows else
+                          "Aucun budget déclaré jusqu'à cette année (Administration → Paramètres).")
 
 
 def _followups(year: int) -> StatTable:

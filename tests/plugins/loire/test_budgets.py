@@ -1,0 +1,72 @@
+"""The Loire's yearly ASLL and AML budgets (seed 000): entered by the département admin,
+shown in the activity report next to the AML dwellings."""
+
+from __future__ import annotations
+
+import pytest
+
+from asll.models import Role
+from asll.services import plugins as plugin_service
+from asll.services import statistics
+from asll.services.errors import ValidationFailed
+from tests.conftest import csrf_token, login
+from tests.web.conftest import page, text
+
+SEED = [{"annee": 2002, "asll_keur": 456, "aml_keur": None}, {"annee": 2003, "asll_keur": 518, "aml_keur": 219},
+        {"annee": 2004, "asll_keur": 416, "aml_keur": 223}, {"annee": 2005, "asll_keur": 428, "aml_keur": 220},
+        {"annee": 2006, "asll_keur": 414, "aml_keur": 233}]
+
+
+def _budgets(actor, year):
+    return statistics.table(statistics.tables_for(actor, year), "loire.budgets")
+
+
+def test_the_leaflet_budgets_come_out_of_the_report_and_the_admin_adds_a_year(env, world):
+    admin = world.loire.actor(Role.DEPT_ADMIN)
+    table = _budgets(admin, 2006)  # the leaflet's figures are the default, as a worked example
+    assert table.columns == ("Année", "ASLL (k€)", "AML (k€)")
+    assert table.rows == (("2002", 456, "—"), ("2003", 518, 219), ("2004", 416, 223), ("2005", 428, 220),
+                          ("2006", 414, 233))
+    assert [r[0] for r in _budgets(admin, 2004).rows] == ["2002", "2003", "2004"]  # nothing after the year
+
+    plugin_service.update_settings(admin, "loire", {"budgets": [*SEED, {"annee": 2026, "asll_keur": 430,
+                                                                        "aml_keur": 240}]})
+    rows = _budgets(admin, 2026).rows
+    assert rows[-1] == ("2026", 430, 240) and len(rows) == 5 and rows[0][0] == "2003"  # the five latest
+
+
+@pytest.mark.parametrize(("budgets", "errors"), [
+    ([*SEED, {"annee": 2006, "asll_keur": 1}], {"budgets": ["Une seule ligne par année : 2006 figure plusieurs fois."]}),
+    ([{"annee": 2026, "asll_keur": -3}], {"budgets": {0: {"asll_keur": [
+        "Montant en milliers d'euros : un nombre entier positif ou nul."]}}}),
+    ([{"annee": 2026}], {"budgets": {0: {"asll_keur": ["Indiquez le budget ASLL de l'année."]}}}),
+    ([{"annee": 26, "asll_keur": 400}], {"budgets": {0: {"annee": ["Année invalide (entre 1990 et 2100)."]}}}),
+])
+def test_wrong_budgets_are_refused_in_french_and_nothing_changes(env, world, budgets, errors):
+    admin = world.loire.actor(Role.DEPT_ADMIN)
+    with pytest.raises(ValidationFailed) as refused:
+        plugin_service.update_settings(admin, "loire", {"budgets": budgets})
+    assert refused.value.fields == errors
+    assert _budgets(admin, 2006).rows[-1] == ("2006", 414, 233)
+
+
+def test_the_admin_enters_a_year_on_the_settings_page(app, world):
+    client = app.test_client()
+    assert login(client, world.loire.users[Role.DEPT_ADMIN].email, world.password).status_code == 302
+    shown = client.get("/administration/parametres")
+    form = page(shown)
+    form.assert_labelled()
+    assert "Budgets annuels ASLL et AML" in text(shown)
+    data = {"csrf_token": csrf_token(form.html), "plugin": "loire"}
+    for index, row in enumerate([*SEED, {"annee": 2026, "asll_keur": 430, "aml_keur": None}]):
+        for key, value in row.items():
+            data[f"loire.budgets.{index}.{key}"] = "" if value is None else str(value)
+    refused = client.post("/administration/parametres", data={**data, "loire.budgets.5.asll_keur": "beaucoup"})
+    assert refused.status_code == 422
+    assert "Montant en milliers d&#39;euros : un nombre entier positif ou nul." in text(refused)
+    saved = client.post("/administration/parametres", data=data, follow_redirects=True)
+    assert saved.status_code == 200
+    with app.app_context():
+        plugin_service._forget_cache()
+        stored = plugin_service.tenant_info(world.loire.tenant.id).settings_for("loire")["budgets"]
+    assert stored[-1] == {"annee": 2026, "asll_keur": 430, "aml_keur": None} and len(stored) == 6
