@@ -398,7 +398,7 @@ def asll_obligations(tenant, measure):
 @hookimpl
 def asll_statistics(tenant, year):
     """Follow-ups by nature, reinforced follow-ups, AML dwellings per mode and per association, budgets."""
-    return reports.statistics(year, settings.budgets_of(tenant))
+    return reports.statistics(year, settings.budgets_of(tenant), settings.aml_declared(tenant))
 
 
 @hookimpl

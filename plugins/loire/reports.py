@@ -25,8 +25,10 @@ def _followed_in(table, year: int):
                    sa.or_(table.c.end_date.is_(None), table.c.end_date >= date(year, 1, 1)))
 
 
-def statistics(year: int, budgets: dict[int, dict] | None = None) -> list[StatTable]:
-    return [_followups(year), _reinforced(year), _aml(year), _aml_by_association(year),
+def statistics(year: int, budgets: dict[int, dict] | None = None,
+               aml_declared: list[dict] | None = None) -> list[StatTable]:
+    declared = aml_declared or []
+    return [_followups(year), _reinforced(year), _aml(year, declared), _aml_by_association(year, declared),
             _budgets(year, budgets or {})]
 
 
@@ -68,20 +70,28 @@ def _reinforced(year: int) -> StatTable:
                      rows=tuple(rows) + (("Total", sum(r[1] for r in rows), sum(r[2] for r in rows)),), chart="bar")
 
 
-def _aml(year: int) -> StatTable:
+def _aml(year: int, declared: list[dict]) -> StatTable:
     counts = {(mode, y): n for mode, y, n in db.session.execute(
         sa.select(LoireAmlDwelling.mode, LoireAmlDwelling.year, sa.func.count(LoireAmlDwelling.id))
         .where(LoireAmlDwelling.year.in_((year - 1, year))).group_by(LoireAmlDwelling.mode, LoireAmlDwelling.year))}
+    for row in declared:
+        for mode in AML_MODES:
+            key = (mode, row["annee"])
+            counts[key] = counts.get(key, 0) + (row.get(mode) or 0)
     rows = tuple((label, counts.get((mode, year - 1), 0), counts.get((mode, year), 0))
                  for mode, label in AML_MODES.items())
     total = ("Total aide à la médiation locative", sum(r[1] for r in rows), sum(r[2] for r in rows))
     return StatTable(key="loire.aml", title="Aide à la médiation locative : logements mobilisés",
                      columns=("Logements mobilisés", str(year - 1), str(year)), rows=rows + (total,), chart="bar",
                      note="Mandat de gestion : logements mobilisés auprès de bailleurs privés ; bail glissant : baux "
-                          "ayant « glissé » dans l'année.")
+                          "ayant « glissé » dans l'année. Logements des mesures suivies ici, plus ceux que les "
+                          "associations ont déclarés (Administration → Paramètres).")
 
 
-def _aml_by_association(year: int) -> StatTable:
+ALL_ASSOCIATIONS = "Toutes associations (déclaré)"
+
+
+def _aml_by_association(year: int, declared: list[dict]) -> StatTable:
     o = organisations_table()
     found = db.session.execute(
         sa.select(LoireAmlDwelling.operator_id, o.c.name, LoireAmlDwelling.mode, sa.func.count(LoireAmlDwelling.id))
@@ -90,6 +100,11 @@ def _aml_by_association(year: int) -> StatTable:
     per_operator: dict[str, dict[str, int]] = {}
     for operator_id, name, mode, count in found:
         per_operator.setdefault(name or str(operator_id), {})[mode] = count
+    for row in declared:
+        if row["annee"] == year:
+            modes = per_operator.setdefault(row.get("association", "").strip() or ALL_ASSOCIATIONS, {})
+            for mode in AML_MODES:
+                modes[mode] = modes.get(mode, 0) + (row.get(mode) or 0)
     rows = tuple((name, modes.get("mandat_gestion", 0), modes.get("bail_glissant", 0))
                  for name, modes in sorted(per_operator.items()))
     return StatTable(key="loire.aml_associations", title=f"Aide à la médiation locative par association ({year})",

@@ -1,5 +1,6 @@
-"""The Loire's yearly ASLL and AML budgets (seed 000): entered by the département admin,
-shown in the activity report next to the AML dwellings."""
+"""What the Loire's associations report each year (seed 000) and the département admin
+enters: the ASLL and AML budgets, and the AML dwellings not tied to a measure here. Both
+show in the activity report; declared dwellings add to those recorded on measures."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from asll.services import plugins as plugin_service
 from asll.services import statistics
 from asll.services.errors import ValidationFailed
 from tests.conftest import csrf_token, login
+from tests.plugins.loire.support import started
 from tests.web.conftest import page, text
 
 SEED = [{"annee": 2002, "asll_keur": 456, "aml_keur": None}, {"annee": 2003, "asll_keur": 518, "aml_keur": 219},
@@ -19,6 +21,10 @@ SEED = [{"annee": 2002, "asll_keur": 456, "aml_keur": None}, {"annee": 2003, "as
 
 def _budgets(actor, year):
     return statistics.table(statistics.tables_for(actor, year), "loire.budgets")
+
+
+def _tables(actor, year) -> dict:
+    return {t.key: t for t in statistics.tables_for(actor, year)}
 
 
 def test_the_leaflet_budgets_come_out_of_the_report_and_the_admin_adds_a_year(env, world):
@@ -70,3 +76,35 @@ def test_the_admin_enters_a_year_on_the_settings_page(app, world):
         plugin_service._forget_cache()
         stored = plugin_service.tenant_info(world.loire.tenant.id).settings_for("loire")["budgets"]
     assert stored[-1] == {"annee": 2026, "asll_keur": 430, "aml_keur": None} and len(stored) == 6
+
+
+def test_the_leaflet_aml_dwellings_and_declarations_added_to_measures(env, world):
+    admin = world.loire.actor(Role.DEPT_ADMIN)
+    tables = _tables(admin, 2006)  # the leaflet: mandat de gestion 478 / 504, bail glissant 117 / 112
+    assert tables["loire.aml"].rows == (("Mandat de gestion", 478, 504), ("Bail glissant", 117, 112),
+                                        ("Total aide à la médiation locative", 595, 616))
+    assert tables["loire.aml_associations"].rows == (("Toutes associations (déclaré)", 504, 112),)
+
+    started(env, start="2026-03-20", start_extra={"logement_mandat_gestion": True})  # AGASEF, on a measure
+    plugin_service.update_settings(admin, "loire", {"aml_declarations": [
+        {"annee": 2026, "association": "AGASEF", "mandat_gestion": 40, "bail_glissant": 0},
+        {"annee": 2026, "association": "CALL-PACT St Etienne", "bail_glissant": 12}]})
+    tables = _tables(admin, 2026)
+    assert tables["loire.aml"].rows == (("Mandat de gestion", 0, 41), ("Bail glissant", 0, 12),
+                                        ("Total aide à la médiation locative", 0, 53))
+    assert tables["loire.aml_associations"].rows == (("AGASEF", 41, 0), ("CALL-PACT St Etienne", 0, 12))
+
+
+@pytest.mark.parametrize(("declarations", "errors"), [
+    ([{"annee": 2026, "association": "AGASEF", "mandat_gestion": 1},
+      {"annee": 2026, "association": "agasef ", "mandat_gestion": 2}],
+     {"aml_declarations": ["Une seule ligne par année et par association : 2026 – agasef figure plusieurs fois."]}),
+    ([{"annee": 2026, "mandat_gestion": -1}], {"aml_declarations": {0: {"mandat_gestion": [
+        "Nombre de logements : un nombre entier positif ou nul."]}}}),
+])
+def test_wrong_aml_declarations_are_refused_in_french(env, world, declarations, errors):
+    admin = world.loire.actor(Role.DEPT_ADMIN)
+    with pytest.raises(ValidationFailed) as refused:
+        plugin_service.update_settings(admin, "loire", {"aml_declarations": declarations})
+    assert refused.value.fields == errors
+    assert _tables(admin, 2006)["loire.aml"].rows[0] == ("Mandat de gestion", 478, 504)
