@@ -46,6 +46,12 @@ def fake_departement(app, world):
 
 
 @pytest.fixture(autouse=True)
+def fixed_day(clock):
+    """After every date these cases use, and the same on any day the suite runs."""
+    clock.to("2026-09-01")
+
+
+@pytest.fixture(autouse=True)
 def uploads(app, tmp_path, monkeypatch) -> Path:
     """Each test stores its files in its own folder, so what is on disk can be checked exactly."""
     root = tmp_path / "uploads"
