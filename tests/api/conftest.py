@@ -1,12 +1,10 @@
-"""Fixtures of the API tests: personal tokens, a JSON client, a fixed clock."""
+"""Fixtures of the API tests: personal tokens and a JSON client (the fixed clock is tests/conftest.py's)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from contextlib import contextmanager
 
 import pytest
-import time_machine
 
 from asll.extensions import db
 from asll.plugins.contract import CommissionDef, CommissionRole, MeasureKind, MeasureTypeDef, PluginInfo
@@ -14,7 +12,6 @@ from asll.services import api_tokens
 from asll.services import plugins as plugin_service
 from asll.services.actor import Actor
 from asll.toolkit import hookimpl
-from tests.core.workflow_support import PARIS, Clock
 
 PREFIX = "/api/v1"
 
@@ -43,12 +40,6 @@ class ApiClient:
 
     def delete(self, path, **kwargs):
         return self.open("DELETE", path, **kwargs)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=PARIS), tick=False) as traveller:
-        yield Clock(traveller)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-import time_machine
 
 from asll.domain import machine
 from asll.domain.calendar import add_months
@@ -36,7 +35,6 @@ from asll.models import (
 )
 from asll.services import decisions, measures, requests
 from asll.services import plugins as plugin_service
-from asll.services.actor import Actor
 from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from asll.services.measures import RuleViolation
 from asll.tenancy import tenant_context, unscoped
@@ -47,13 +45,9 @@ from tests.core.workflow_support import (
     ACCES,
     CLU,
     DIAGNOSTIC,
-    PARIS,
     REQUIRED,
     SHORT,
-    WF,
-    Clock,
     Env,
-    WorkflowPlugin,
     day,
     granted_measure,
     measure_row,
@@ -65,12 +59,6 @@ from tests.core.workflow_support import (
     started_measure,
     submitted_request,
 )
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=PARIS), tick=False) as traveller:
-        yield Clock(traveller)
 
 
 @pytest.fixture
@@ -899,8 +887,6 @@ def test_ending_clears_a_pending_prolongation_and_an_open_suspension(env):
 
 
 def test_a_prolongation_that_would_cumulate_with_another_measure_is_refused(env):
-    from asll.plugins.defaults import NATIONAL_SUPPORT_MEASURES  # noqa: F401  (codes used below)
-
     measure_id = running_measure(env)
     blocking = next(iter(plugin_service.measure_types(env.tenant_id)[ACCES].incompatible_with))
     row = measure_row(measure_id)

@@ -1,32 +1,9 @@
-"""Fixtures of the exports tests: a fixed clock, Celery run in-process (eager) unless a test
-starts a real worker, and the folders files and mails are written to."""
+"""Fixtures of the exports tests: Loire cases to export and a real worker when a test needs one
+(the fixed clock, the in-process Celery and the file folders come from tests/conftest.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
 import pytest
-import time_machine
-
-PARIS = ZoneInfo("Europe/Paris")
-
-
-class Clock:
-    """The fixed clock: time only moves when a test says so."""
-
-    def __init__(self, traveller):
-        self._traveller = traveller
-
-    def to(self, value: str, hour: int = 10) -> None:
-        self._traveller.move_to(dt.datetime.combine(dt.date.fromisoformat(value), dt.time(hour), tzinfo=PARIS))
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=PARIS), tick=False) as traveller:
-        yield Clock(traveller)
-
 
 LOIRE_EXTRA = {"imprime_42": True, "fiche_asll": True}
 

@@ -8,8 +8,6 @@ with a single decider and no session.
 
 from __future__ import annotations
 
-from datetime import date
-
 import sqlalchemy as sa
 
 from asll.extensions import db
@@ -24,7 +22,7 @@ from asll.models import (
     Role,
     SessionStatus,
 )
-from asll.plugins.contract import CommissionRole, Violation
+from asll.plugins.contract import CommissionRole
 from asll.services import audit, measures
 from asll.services import plugins as plugin_service
 from asll.services.access import get_in_tenant, serves
