@@ -85,6 +85,34 @@ def test_a_pending_job_shows_a_progress_bar_that_works_without_javascript(app, w
     assert client.get(f"/rapports/exports/{sent[0]['kwargs']['export_id']}/etat").get_json()["status"] == "pending"
 
 
+def test_a_broker_that_does_not_answer_fails_the_job_with_a_french_message(app, world, client, folders):
+    from kombu.exceptions import OperationalError
+
+    def broker_down(**kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    task = app.extensions["celery"].tasks["asll.exports.run"]
+    task.apply_async = broker_down
+    try:
+        login(client, world.loire.users[Role.DEPT_ADMIN].email, world.password)
+        html = client.get("/rapports/exports/nouveau").get_data(as_text=True)
+        refused = client.post("/rapports/exports/nouveau", data={
+            "csrf_token": csrf_token(html), "dataset": "households", "file_format": "csv",
+            "columns_households": ["household_reference"]})
+        report = client.post("/rapports/rapport-annuel", data={"csrf_token": csrf_token(html), "year": "2026"},
+                             follow_redirects=True)
+    finally:
+        del task.apply_async
+    message = "Le service de production des fichiers ne répond pas pour le moment"
+    assert refused.status_code == 422 and message in refused.get_data(as_text=True)
+    assert 'value="household_reference" checked' in refused.get_data(as_text=True)  # the choices are kept
+    assert message in report.get_data(as_text=True)
+    with app.app_context(), tenant_context(world.loire.tenant.id):
+        jobs = list(db.session.scalars(sa.select(ExportJob).order_by(ExportJob.id)))
+        assert [(j.status.value, j.error.startswith(message)) for j in jobs] == [("failed", True), ("failed", True)]
+    assert "Échec" in client.get("/rapports/exports").get_data(as_text=True)
+
+
 def test_a_form_edited_to_widen_visibility_gives_nothing_more(app, world, client, eager, folders):
     loire, orne = world.loire, world.orne
     login(client, loire.users[Role.OPERATOR_WORKER].email, world.password)

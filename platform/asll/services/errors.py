@@ -35,6 +35,15 @@ class PermissionDenied(ServiceError):
         super().__init__(message, code)
 
 
+class ServiceUnavailable(ServiceError):
+    """A service the platform relies on (the task broker) did not answer; try again later."""
+
+    status = 503
+
+    def __init__(self, message: str, code: str = "indisponible"):
+        super().__init__(message, code)
+
+
 class ValidationFailed(ServiceError):
     """Input did not pass its schema; ``fields`` maps a field to its French messages."""
 

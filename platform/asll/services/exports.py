@@ -72,7 +72,7 @@ from asll.services import audit, mail, statistics
 from asll.services import plugins as plugin_service
 from asll.services.access import household_criteria, measure_criteria, request_criteria
 from asll.services.actor import Actor
-from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from asll.services.errors import NotFound, PermissionDenied, ServiceError, ServiceUnavailable, ValidationFailed
 from asll.services.schemas import FrenchSchema
 from asll.services.validation import load
 
@@ -390,10 +390,24 @@ def request_annual_report(actor: Actor, year) -> ExportJob:
     return job
 
 
+BROKER_DOWN = ("Le service de production des fichiers ne répond pas pour le moment ; votre demande n'a pas pu "
+               "être transmise. Réessayez dans quelques minutes.")
+
+
 def dispatch(job: ExportJob) -> None:
-    """Send the job to the worker; called after the commit so the worker finds the row."""
+    """Send the job to the worker; called after the commit so the worker finds the row.
+
+    If the broker cannot be reached the job would wait for ever: it is failed at once, and the
+    user is told to try again (the request is in the job list, nothing else was changed)."""
+    from kombu.exceptions import OperationalError
+
     celery_app = current_app.extensions["celery"]
-    celery_app.tasks[TASK_NAME].apply_async(kwargs={"export_id": job.id, "tenant_id": job.tenant_id})
+    try:
+        celery_app.tasks[TASK_NAME].apply_async(kwargs={"export_id": job.id, "tenant_id": job.tenant_id})
+    except OperationalError as exc:
+        current_app.logger.error("Export %s non transmis au broker : %s", job.id, exc)
+        _failed(job, [], BROKER_DOWN)
+        raise ServiceUnavailable(BROKER_DOWN) from exc
 
 
 # -- reading jobs -----------------------------------------------------------------------

@@ -262,6 +262,7 @@ def reminders():
 def reminder_retry():
     """Send a failed reminder again, once the address or the mail server was fixed."""
     from flask import current_app
+    from kombu.exceptions import OperationalError
 
     from asll.services import reminders as reminder_service
 
@@ -273,7 +274,10 @@ def reminder_retry():
             raise
         flash(exc.message, "error")  # e.g. already sent again
         return redirect(url_for("gestion.reminders"))
-    current_app.extensions["celery"].tasks["asll.reminders.send"].apply_async(
-        kwargs={"tenant_id": g.actor.tenant_id, "outbox_id": outbox_id})
+    try:
+        current_app.extensions["celery"].tasks["asll.reminders.send"].apply_async(
+            kwargs={"tenant_id": g.actor.tenant_id, "outbox_id": outbox_id})
+    except OperationalError:  # the broker is down: the message is pending, the next sweep sends it
+        current_app.logger.warning("Rappel %s non transmis au broker ; le prochain passage l'enverra.", outbox_id)
     flash("Le message a été remis dans la file d'envoi.", "success")
     return redirect(url_for("gestion.reminders"))

@@ -217,6 +217,10 @@ def annual_report():
     if not form.validate_on_submit():
         flash("Indiquez une année valide pour le rapport annuel.", "error")
         return redirect(url_for("reports.statistics_dashboard"))
-    job = exports.request_annual_report(g.actor, form.year.data)
+    try:
+        job = exports.request_annual_report(g.actor, form.year.data)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("reports.statistics_dashboard"))
     flash(f"Rapport d'activité {job.year} demandé : vous recevrez un courriel quand il sera prêt.", "success")
     return redirect(url_for("reports.export_job", export_id=job.id))
