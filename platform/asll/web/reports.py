@@ -19,7 +19,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 from asll.domain.calendar import today
 from asll.models.exports import ExportKind
 from asll.services import exports, statistics
-from asll.services.errors import ServiceError, ValidationFailed
+from asll.services.errors import ServiceError, ServiceUnavailable, ValidationFailed
 from asll.web.common import tenant_required
 from asll.web.fields import flatten_errors
 
@@ -219,7 +219,7 @@ def annual_report():
         return redirect(url_for("reports.statistics_dashboard"))
     try:
         job = exports.request_annual_report(g.actor, form.year.data)
-    except ServiceError as exc:
+    except ServiceUnavailable as exc:
         flash(exc.message, "error")
         return redirect(url_for("reports.statistics_dashboard"))
     flash(f"Rapport d'activité {job.year} demandé : vous recevrez un courriel quand il sera prêt.", "success")
