@@ -33,15 +33,15 @@ def statistics(year: int, budgets: dict[int, dict] | None = None,
 
 
 def _budgets(year: int, budgets: dict[int, dict], years: int = 5) -> StatTable:
-    """The latest declared years up to ``year``, as the leaflet shows 2002..2006."""
-    shown = sorted(y for y in budgets if y <= year)[-years:]
+    """The declared years among the five up to ``year``, as the leaflet shows 2002..2006."""
+    shown = sorted(y for y in budgets if year - years < y <= year)
     rows = tuple((str(y), budgets[y]["asll_keur"],
                   "—" if budgets[y].get("aml_keur") is None else budgets[y]["aml_keur"]) for y in shown)
     return StatTable(key="loire.budgets", title=f"Budgets ASLL et aide à la médiation locative (k€) – {year}",
                      columns=("Année", "ASLL (k€)", "AML (k€)"), rows=rows, chart="bar",
                      note="Budgets annuels déclarés par le département (Administration → Paramètres), en milliers "
                           "d'euros ; « — » : pas de budget AML cette année-là." if rows else
-                          "Aucun budget déclaré jusqu'à cette année (Administration → Paramètres).")
+                          f"Aucun budget déclaré pour {year - years + 1} à {year} (Administration → Paramètres).")
 
 
 def _followups(year: int) -> StatTable:

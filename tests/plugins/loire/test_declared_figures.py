@@ -37,8 +37,9 @@ def test_the_leaflet_budgets_come_out_of_the_report_and_the_admin_adds_a_year(en
 
     plugin_service.update_settings(admin, "loire", {"budgets": [*SEED, {"annee": 2026, "asll_keur": 430,
                                                                         "aml_keur": 240}]})
-    rows = _budgets(admin, 2026).rows
-    assert rows[-1] == ("2026", 430, 240) and len(rows) == 5 and rows[0][0] == "2003"  # the five latest
+    assert _budgets(admin, 2026).rows == (("2026", 430, 240),)  # the five years up to the report's only
+    assert [r[0] for r in _budgets(admin, 2008).rows] == ["2004", "2005", "2006"]
+    assert _budgets(admin, 2020).rows == () and "Aucun budget déclaré pour 2016 à 2020" in _budgets(admin, 2020).note
 
 
 @pytest.mark.parametrize(("budgets", "errors"), [
