@@ -19,7 +19,6 @@ from asll.toolkit import (
 
 from .settings import NAME, LoireSettingsSchema
 
-
 CLU = f"{NAME}.clu"
 CLT = f"{NAME}.clt"
 FSL = f"{NAME}.fsl"
@@ -328,7 +327,7 @@ ORGANISATIONS = (
 
 @hookimpl
 def asll_plugin_info():
-    """Identity shown to the platform admin; the settings hold the yearly budgets."""
+    """Identity shown to the platform admin; the settings hold the budgets and AML dwellings reported."""
     return PluginInfo(
         name=NAME,
         label="ASLL Loire",
