@@ -276,6 +276,8 @@ def test_nested_plugin_fields_are_filled_row_by_row_and_shown_with_their_labels(
         set(blank.inputs)
     html = text(client.get("/menages/nouveau"))
     assert "<legend>Référent social</legend>" in html and "Aides du FSL – n° 2" in html
+    # An optional group says its required parts are required only once it is started.
+    assert "Facultatif : laissez-le vide s'il ne s'applique pas" in html
     assert '<option value="caution">Dépôt de garantie</option>' in html
     base = {"csrf_token": csrf_token(blank.html), "rows": "1", "reference": "0", "members.0.last_name": "Roux",
             "members.0.first_name": "Paul", "extra.referent.nom": "Mme Perrin", "extra.referent.service": "cms",
