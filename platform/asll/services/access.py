@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from asll.models import Household, Measure, Organisation, OrganisationKind, Request, RequestStatus, Role
+from asll.models import (
+    CommissionSession,
+    Household,
+    Measure,
+    Organisation,
+    OrganisationKind,
+    Request,
+    RequestStatus,
+    Role,
+)
 from asll.services.actor import Actor
 
 # Roles that see every file of their tenant.
@@ -26,8 +35,10 @@ def request_criteria(actor: Actor):
         clauses.append(Request.filed_by_id == actor.user_id)
         if orgs:
             clauses.append(Request.prescriber_organisation_id.in_(orgs))
-    if actor.has(Role.COMMISSION_SECRETARY, Role.COMMISSION_MEMBER):
+    if actor.has(Role.COMMISSION_MEMBER):
         clauses.append(Request.status != RequestStatus.DRAFT)
+    if actor.has(Role.COMMISSION_SECRETARY):
+        clauses.append(sa.and_(Request.status != RequestStatus.DRAFT, _served_requests(actor)))
     if actor.has(Role.OPERATOR_WORKER) and orgs:
         clauses.append(
             Request.id.in_(sa.select(Measure.request_id).where(Measure.operator_id.in_(orgs)))
@@ -38,15 +49,37 @@ def request_criteria(actor: Actor):
 def measure_criteria(actor: Actor):
     if actor.tenant_id is None:
         return sa.false()
-    if actor.has(*TENANT_WIDE_ROLES, Role.COMMISSION_SECRETARY):
+    if actor.has(*TENANT_WIDE_ROLES):
         return sa.true()
     clauses = []
     orgs = list(actor.organisation_ids)
+    if actor.has(Role.COMMISSION_SECRETARY):
+        served = served_commissions(actor)
+        if served is None:
+            return sa.true()
+        clauses.append(Measure.request_id.in_(sa.select(Request.id).where(
+            Request.commission_code.in_(sorted(served)))))
     if actor.has(Role.OPERATOR_WORKER) and orgs:
         clauses.append(Measure.operator_id.in_(orgs))
     if actor.has(Role.PRESCRIBER):
         clauses.append(Measure.request_id.in_(sa.select(Request.id).where(request_criteria(actor))))
     return sa.or_(*clauses) if clauses else sa.false()
+
+
+def _served_requests(actor: Actor):
+    """A secretary reads the files of the commissions their secretariat serves (need to know):
+    all of them when it lists none, or when they belong to no secretariat."""
+    served = served_commissions(actor)
+    return sa.true() if served is None else Request.commission_code.in_(sorted(served))
+
+
+def session_criteria(actor: Actor):
+    """Sessions an actor may read once their role reads sessions: a secretary only those of the
+    commissions their secretariat serves; commission members and département staff all."""
+    if actor.has(*TENANT_WIDE_ROLES, Role.COMMISSION_MEMBER) or not actor.has(Role.COMMISSION_SECRETARY):
+        return sa.true()
+    served = served_commissions(actor)
+    return sa.true() if served is None else CommissionSession.commission_code.in_(sorted(served))
 
 
 def household_criteria(actor: Actor):

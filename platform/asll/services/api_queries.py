@@ -28,7 +28,7 @@ from asll.models import (
     User,
 )
 from asll.services import cases, decisions, measures, views
-from asll.services.access import measure_criteria, request_criteria
+from asll.services.access import measure_criteria, request_criteria, session_criteria
 from asll.services.actor import Actor
 from asll.services.documents import SESSION_READERS
 from asll.services.errors import NotFound
@@ -97,7 +97,7 @@ def list_sessions(actor: Actor, *, after_id: int | None = None, limit: int = 50,
     """Commission sessions, newest first, for the roles that read them."""
     if not actor.has(*SESSION_READERS):
         return []
-    query = sa.select(CommissionSession)
+    query = sa.select(CommissionSession).where(session_criteria(actor))
     if commission_code is not None:
         query = query.where(CommissionSession.commission_code == commission_code)
     if status is not None:

@@ -55,7 +55,7 @@ from asll.models import (
 from asll.services import audit, measures
 from asll.services import decisions as decision_service
 from asll.services import plugins as plugin_service
-from asll.services.access import get_in_tenant
+from asll.services.access import get_in_tenant, session_criteria
 from asll.services.actor import Actor
 from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from asll.services.requests import _visible_request
@@ -445,10 +445,10 @@ def bilan(actor: Actor, measure_id: int) -> Document:
 # -- commission minutes -------------------------------------------------------------
 def minutes(actor: Actor, session_id: int) -> Document:
     """The minutes of a held session: every examined request with its decision."""
+    from asll.services.views import get_session  # a session the actor may read, or NotFound
+
     _require(actor, MINUTES_ROLES, "Votre rôle ne permet pas d'éditer le procès-verbal de la séance.")
-    session = get_in_tenant(CommissionSession, session_id)
-    if session is None:
-        raise NotFound("Séance introuvable.")
+    session = get_session(actor, session_id)
     _require_serves(actor, session)
     if session.status is not SessionStatus.HELD:
         raise ServiceError("La séance n'a pas encore été tenue : son procès-verbal ne peut pas être établi.",
@@ -631,8 +631,8 @@ def _may_read(actor: Actor, document: Document) -> bool:
     if checks:
         return False
     if document.session_id is not None and actor.has(*SESSION_READERS):
-        return db.session.scalar(sa.select(CommissionSession.id)
-                                 .where(CommissionSession.id == document.session_id)) is not None
+        return db.session.scalar(sa.select(CommissionSession.id).where(
+            CommissionSession.id == document.session_id, session_criteria(actor))) is not None
     return False
 
 
@@ -659,8 +659,9 @@ def list_documents(actor: Actor, *, request_id: int | None = None, measure_id: i
         measures.visible_measure(actor, measure_id)
         criteria = Document.measure_id == measure_id
     elif session_id is not None:
-        if not actor.has(*SESSION_READERS):
-            raise NotFound("Séance introuvable.")
+        from asll.services.views import get_session
+
+        get_session(actor, session_id)  # NotFound unless the actor may read the session
         criteria = Document.session_id == session_id
     else:
         return []

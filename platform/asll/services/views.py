@@ -48,7 +48,14 @@ from asll.services import decisions as decision_service
 from asll.services import measures as measure_service
 from asll.services import plugins as plugin_service
 from asll.services import requests as request_service
-from asll.services.access import get_in_tenant, household_criteria, measure_criteria, request_criteria, serves
+from asll.services.access import (
+    get_in_tenant,
+    household_criteria,
+    measure_criteria,
+    request_criteria,
+    serves,
+    session_criteria,
+)
 from asll.services.actor import Actor
 from asll.services.decisions import SECRETARIAT
 from asll.services.documents import SESSION_READERS  # who reads sessions reads their documents
@@ -277,7 +284,7 @@ def list_sessions(actor: Actor, *, commission: str | None = None, status: str | 
                   after: int | None = None, limit: int = PAGE_SIZE) -> Page:
     if not actor.has(*SESSION_READERS):
         raise PermissionDenied("Votre rôle ne donne pas accès aux séances des commissions.")
-    query = sa.select(CommissionSession)
+    query = sa.select(CommissionSession).where(session_criteria(actor))
     if commission:
         query = query.where(CommissionSession.commission_code == commission)
     if status:
@@ -299,7 +306,8 @@ def get_session(actor: Actor, session_id: int) -> CommissionSession:
     """A session the actor may read (no audit entry: for the actions, which audit themselves)."""
     _require_session_reader(actor)
     session = get_in_tenant(CommissionSession, session_id)
-    if session is None:
+    if session is None or not db.session.scalar(sa.select(sa.literal(True)).where(session_criteria(actor))
+                                                .where(CommissionSession.id == session.id)):
         raise NotFound("Séance introuvable.")
     return session
 
@@ -380,7 +388,7 @@ def dashboard(actor: Actor, horizon_days: int = 30, limit: int = 15) -> Dashboar
     sessions = []
     if actor.has(*SESSION_READERS):
         sessions = list(db.session.scalars(sa.select(CommissionSession).where(
-            CommissionSession.status == SessionStatus.PLANNED)
+            CommissionSession.status == SessionStatus.PLANNED, session_criteria(actor))
             .order_by(CommissionSession.session_date, CommissionSession.id).limit(limit)))
     prolongations = []
     if actor.has(Role.DEPT_AGENT, Role.DEPT_ADMIN, Role.COMMISSION_SECRETARY):

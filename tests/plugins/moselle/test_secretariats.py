@@ -1,7 +1,7 @@
 """Which commissions a secretariat serves: the DDCS runs the commission des situations atypiques,
 another secretariat the commission unique de sous-location (PDALPD). A secretary programmes,
 fills and records only the sessions of the commissions their secretariat serves, and only they
-are reminded of those commissions' deadlines."""
+are reminded of those commissions' deadlines; they read only those commissions' files."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import sqlalchemy as sa
 
 from asll.extensions import db
 from asll.models import CommissionSession, Organisation, Role
-from asll.services import admin, decisions, users
+from asll.services import admin, cases, decisions, documents, users, views
 from asll.services.actor import Actor
-from asll.services.errors import PermissionDenied, ValidationFailed
+from asll.services.errors import NotFound, PermissionDenied, ValidationFailed
 from asll.services.reminders import Directory
 from asll_moselle.codes import BAIL_GLISSANT, DEPARTEMENT, SITUATION_ATYPIQUE, SITUATIONS_ATYPIQUES, SOUS_LOCATION
 from tests.conftest import login
@@ -114,4 +114,36 @@ def test_the_session_form_offers_only_the_commissions_served(moselle, app):
     html = client.get("/commissions").get_data(as_text=True)
     form_select = re.search(r'<select[^>]*name="commission_code".*?</select>', html, re.S).group(0)
     assert re.findall(r'<option value="(moselle\.[a-z_]+)"', form_select) == [SITUATIONS_ATYPIQUES]
-    assert SOUS_LOCATION in html  # still listed in the filter of the sessions it may read
+    assert SOUS_LOCATION in html  # the filter of the sessions list still names every commission
+
+
+def test_a_secretary_reads_only_the_files_of_the_commissions_served(moselle):
+    """Need to know: the DDCS secretary does not read the sous-location commission's requests,
+    measures and sessions; a secretariat that lists no commission reads them all."""
+    _serve(moselle, "ddcs", [SITUATIONS_ATYPIQUES])
+    admin_actor, ddcs = moselle.actor("admin"), moselle.actor("secretary")
+    atypical = moselle.request(SITUATION_ATYPIQUE, problematiques=["addictions"])
+    sliding = moselle.request(BAIL_GLISSANT)
+    own = decisions.create_session(ddcs, {"commission_code": SITUATIONS_ATYPIQUES, "session_date": "2026-01-27"})
+    other = decisions.create_session(admin_actor, {"commission_code": SOUS_LOCATION, "session_date": "2026-01-28"})
+    decisions.build_agenda(admin_actor, other.id, [sliding])
+    [granted] = decisions.decide_in_session(admin_actor, other.id, {sliding: {
+        "outcome": "granted", "operator_id": moselle.org("metz")}})
+
+    assert [r.id for r in views.list_requests(ddcs).items] == [atypical]
+    assert views.list_measures(ddcs).items == []
+    assert [s.id for s in views.list_sessions(ddcs).items] == [own.id]
+    for read in (lambda: cases.get_request(ddcs, sliding), lambda: cases.get_measure(ddcs, granted.measure_id),
+                 lambda: views.get_session(ddcs, other.id)):
+        refused(NotFound, read)
+    assert cases.get_request(ddcs, atypical).id == atypical
+    minutes = documents.minutes(admin_actor, other.id)  # the session was held: its minutes exist
+    for read in (lambda: documents.open_document(ddcs, minutes.id),
+                 lambda: documents.list_documents(ddcs, session_id=other.id)):
+        refused(NotFound, read)
+
+    everything = _secretary_of(moselle, "departement", "secretaire.departement@test.asll.fr")  # no secretariat
+    assert {r.id for r in views.list_requests(everything).items} == {atypical, sliding}
+    assert [m.id for m in views.list_measures(everything).items] == [granted.measure_id]
+    assert {s.id for s in views.list_sessions(everything).items} == {own.id, other.id}
+    assert documents.open_document(everything, minutes.id)[0].id == minutes.id
