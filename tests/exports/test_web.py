@@ -58,20 +58,16 @@ def test_asking_for_an_export_then_downloading_it(app, world, client, eager, fol
     assert f"Export de données n° {job_id}" in listing
 
 
-def test_a_pending_job_shows_a_progress_bar_that_works_without_javascript(app, world, client, folders):
+def test_a_pending_job_shows_a_progress_bar_that_works_without_javascript(app, world, client, folders, monkeypatch):
     """Not eager: the job waits for a worker, the page shows its progress element and refreshes."""
-    celery_app = app.extensions["celery"]
-    task = celery_app.tasks["asll.exports.run"]
     sent = []
-    task.apply_async = lambda **kwargs: sent.append(kwargs)
-    try:
-        login(client, world.loire.users[Role.AUDITOR].email, world.password)
-        html = client.get("/rapports/exports/nouveau").get_data(as_text=True)
-        response = client.post("/rapports/exports/nouveau", data={
-            "csrf_token": csrf_token(html), "dataset": "households", "file_format": "xlsx",
-            "columns_households": ["household_reference"]})
-    finally:
-        del task.apply_async
+    monkeypatch.setattr(app.extensions["celery"].tasks["asll.exports.run"], "apply_async",
+                        lambda **kwargs: sent.append(kwargs))
+    login(client, world.loire.users[Role.AUDITOR].email, world.password)
+    html = client.get("/rapports/exports/nouveau").get_data(as_text=True)
+    response = client.post("/rapports/exports/nouveau", data={
+        "csrf_token": csrf_token(html), "dataset": "households", "file_format": "xlsx",
+        "columns_households": ["household_reference"]})
     assert response.status_code == 302 and len(sent) == 1
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert re.search(r'<progress id="progression" max="100" value="0">0 %</progress>', page)
@@ -85,24 +81,21 @@ def test_a_pending_job_shows_a_progress_bar_that_works_without_javascript(app, w
     assert client.get(f"/rapports/exports/{sent[0]['kwargs']['export_id']}/etat").get_json()["status"] == "pending"
 
 
-def test_a_broker_that_does_not_answer_fails_the_job_with_a_french_message(app, world, client, folders):
+def test_a_broker_that_does_not_answer_fails_the_job_with_a_french_message(app, world, client, folders,
+                                                                           monkeypatch):
     from kombu.exceptions import OperationalError
 
     def broker_down(**kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    task = app.extensions["celery"].tasks["asll.exports.run"]
-    task.apply_async = broker_down
-    try:
-        login(client, world.loire.users[Role.DEPT_ADMIN].email, world.password)
-        html = client.get("/rapports/exports/nouveau").get_data(as_text=True)
-        refused = client.post("/rapports/exports/nouveau", data={
-            "csrf_token": csrf_token(html), "dataset": "households", "file_format": "csv",
-            "columns_households": ["household_reference"]})
-        report = client.post("/rapports/rapport-annuel", data={"csrf_token": csrf_token(html), "year": "2026"},
-                             follow_redirects=True)
-    finally:
-        del task.apply_async
+    monkeypatch.setattr(app.extensions["celery"].tasks["asll.exports.run"], "apply_async", broker_down)
+    login(client, world.loire.users[Role.DEPT_ADMIN].email, world.password)
+    html = client.get("/rapports/exports/nouveau").get_data(as_text=True)
+    refused = client.post("/rapports/exports/nouveau", data={
+        "csrf_token": csrf_token(html), "dataset": "households", "file_format": "csv",
+        "columns_households": ["household_reference"]})
+    report = client.post("/rapports/rapport-annuel", data={"csrf_token": csrf_token(html), "year": "2026"},
+                         follow_redirects=True)
     message = "Le service de production des fichiers ne répond pas pour le moment"
     assert refused.status_code == 422 and message in refused.get_data(as_text=True)
     assert 'value="household_reference" checked' in refused.get_data(as_text=True)  # the choices are kept
