@@ -38,7 +38,7 @@ def request_criteria(actor: Actor):
     if actor.has(Role.COMMISSION_MEMBER):
         clauses.append(Request.status != RequestStatus.DRAFT)
     if actor.has(Role.COMMISSION_SECRETARY):
-        clauses.append(sa.and_(Request.status != RequestStatus.DRAFT, _served_requests(actor)))
+        clauses.append(sa.and_(Request.status != RequestStatus.DRAFT, _served(actor, Request.commission_code)))
     if actor.has(Role.OPERATOR_WORKER) and orgs:
         clauses.append(
             Request.id.in_(sa.select(Measure.request_id).where(Measure.operator_id.in_(orgs)))
@@ -66,11 +66,11 @@ def measure_criteria(actor: Actor):
     return sa.or_(*clauses) if clauses else sa.false()
 
 
-def _served_requests(actor: Actor):
+def _served(actor: Actor, commission_column):
     """A secretary reads the files of the commissions their secretariat serves (need to know):
     all of them when it lists none, or when they belong to no secretariat."""
     served = served_commissions(actor)
-    return sa.true() if served is None else Request.commission_code.in_(sorted(served))
+    return sa.true() if served is None else commission_column.in_(sorted(served))
 
 
 def session_criteria(actor: Actor):
@@ -78,8 +78,7 @@ def session_criteria(actor: Actor):
     commissions their secretariat serves; commission members and département staff all."""
     if actor.has(*TENANT_WIDE_ROLES, Role.COMMISSION_MEMBER) or not actor.has(Role.COMMISSION_SECRETARY):
         return sa.true()
-    served = served_commissions(actor)
-    return sa.true() if served is None else CommissionSession.commission_code.in_(sorted(served))
+    return _served(actor, CommissionSession.commission_code)
 
 
 def household_criteria(actor: Actor):

@@ -91,11 +91,7 @@ def cumulation_violations(tenant_id: int, household_id: int, definition: Measure
 # -- plugin rules and obligations ---------------------------------------------------
 def transition_fields(tenant_id: int, measure: Measure, name: str) -> dict[str, ma.fields.Field]:
     """The enabled plugins' extra fields for transition ``name`` of ``measure``."""
-    merged: dict[str, ma.fields.Field] = {}
-    for fields_of_plugin in plugin_service.call(tenant_id, "asll_transition_fields", measure=measure,
-                                                transition=name):
-        merged.update(fields_of_plugin or {})
-    return merged
+    return plugin_service.merged_fields(tenant_id, "asll_transition_fields", measure=measure, transition=name)
 
 
 def grant_probe(request, measure_type: str | None = None) -> Measure:

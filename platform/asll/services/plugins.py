@@ -77,6 +77,14 @@ def collect(tenant_id: int, hook_name: str, **kwargs):
     return registry().collect(tenant_info(tenant_id), enabled_plugins(tenant_id), hook_name, **kwargs)
 
 
+def merged_fields(tenant_id: int, hook_name: str, **kwargs) -> dict[str, Any]:
+    """The form fields the enabled plugins add through a ``*_fields`` hook, in one dict."""
+    merged: dict[str, Any] = {}
+    for fields_of_plugin in call(tenant_id, hook_name, **kwargs):
+        merged.update(fields_of_plugin or {})
+    return merged
+
+
 def measure_types(tenant_id: int) -> dict[str, MeasureTypeDef]:
     from dataclasses import replace
 

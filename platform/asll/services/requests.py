@@ -66,10 +66,7 @@ def _check_landlord(landlord_id: int | None) -> None:
 # -- households -------------------------------------------------------------------
 def household_fields(tenant_id: int) -> dict[str, ma.fields.Field]:
     """The enabled plugins' extra household fields."""
-    merged: dict[str, ma.fields.Field] = {}
-    for fields_of_plugin in plugin_service.call(tenant_id, "asll_household_fields"):
-        merged.update(fields_of_plugin or {})
-    return merged
+    return plugin_service.merged_fields(tenant_id, "asll_household_fields")
 
 
 def _household_schema(tenant_id: int, **kwargs) -> ma.Schema:
@@ -140,10 +137,7 @@ def request_fields(tenant_id: int, measure_type: str | None) -> dict[str, ma.fie
     """The enabled plugins' extra request fields for ``measure_type``."""
     if not measure_type:
         return {}
-    merged: dict[str, ma.fields.Field] = {}
-    for extra in plugin_service.call(tenant_id, "asll_request_fields", measure_type=measure_type):
-        merged.update(extra or {})
-    return merged
+    return plugin_service.merged_fields(tenant_id, "asll_request_fields", measure_type=measure_type)
 
 
 def _request_schema(tenant_id: int, measure_type: str | None, **kwargs) -> ma.Schema:

@@ -42,6 +42,7 @@ from asll.models import (
     Tenant,
     User,
 )
+from asll.models.reminders import OutboxMessage, OutboxState
 from asll.plugins.contract import CommissionRole
 from asll.services import audit, households
 from asll.services import decisions as decision_service
@@ -49,7 +50,6 @@ from asll.services import measures as measure_service
 from asll.services import plugins as plugin_service
 from asll.services import requests as request_service
 from asll.services.access import (
-    get_in_tenant,
     household_criteria,
     measure_criteria,
     request_criteria,
@@ -305,9 +305,10 @@ class SessionFile:
 def get_session(actor: Actor, session_id: int) -> CommissionSession:
     """A session the actor may read (no audit entry: for the actions, which audit themselves)."""
     _require_session_reader(actor)
-    session = get_in_tenant(CommissionSession, session_id)
-    if session is None or not db.session.scalar(sa.select(sa.literal(True)).where(session_criteria(actor))
-                                                .where(CommissionSession.id == session.id)):
+    # A SELECT (tenant-filtered, unlike Session.get) with the actor's criteria.
+    session = db.session.scalar(sa.select(CommissionSession).where(CommissionSession.id == session_id,
+                                                                   session_criteria(actor)))
+    if session is None:
         raise NotFound("Séance introuvable.")
     return session
 
@@ -409,8 +410,6 @@ def dashboard(actor: Actor, horizon_days: int = 30, limit: int = 15) -> Dashboar
             measure_criteria(actor), Obligation.state.in_(OPEN_STATES), Obligation.due_date < current)) or 0,
     }
     if actor.has(Role.DEPT_ADMIN):
-        from asll.models.reminders import OutboxMessage, OutboxState
-
         counts["undelivered"] = db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(
             OutboxMessage.state == OutboxState.FAILED)) or 0
     return Dashboard(my_tasks, upcoming, drafts, awaiting, sessions, prolongations, to_start, counts, horizon_days)
