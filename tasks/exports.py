@@ -24,8 +24,8 @@ def run_export(*, export_id: int, tenant_id: int) -> dict:
 def cleanup_tenant(*, tenant_id: int) -> int:
     """Delete the tenant's expired export files and fail the jobs whose worker died;
     returns how many jobs expired."""
-    exports.fail_stalled(tenant_id)
-    return exports.cleanup_expired(tenant_id)
+    expired, _stalled = exports.sweep(tenant_id)
+    return expired
 
 
 @shared_task(name="asll.exports.cleanup")

@@ -108,6 +108,6 @@ def exports_cleanup() -> None:
     expired = stalled = 0
     for tenant_id in exports.tenant_ids():
         with tenant_context(tenant_id):
-            stalled += exports.fail_stalled(tenant_id)
-            expired += exports.cleanup_expired(tenant_id)
+            done = exports.sweep(tenant_id)
+            expired, stalled = expired + done[0], stalled + done[1]
     click.echo(f"{expired} export(s) expiré(s) supprimé(s), {stalled} export(s) interrompu(s) clos en échec.")

@@ -78,8 +78,6 @@ from asll.services.validation import load
 
 TASK_NAME = "asll.exports.run"
 JOB_PATH = "/rapports/exports/{id}"
-DEFAULT_RETENTION_HOURS = 72
-DEFAULT_STALL_HOURS = 6
 PROGRESS_EVERY_ROWS = 2000
 PROGRESS_EVERY_SECONDS = 1.0
 YIELD_PER = 2000
@@ -528,7 +526,7 @@ def _file_entry(key: str, path: Path, filename: str) -> dict:
 
 
 def retention() -> timedelta:
-    return timedelta(hours=float(current_app.config.get("EXPORT_RETENTION_HOURS", DEFAULT_RETENTION_HOURS)))
+    return timedelta(hours=current_app.config["EXPORT_RETENTION_HOURS"])  # config.py: ASLL_EXPORT_RETENTION_HOURS
 
 
 # -- pseudonyms -------------------------------------------------------------------------
@@ -1124,7 +1122,7 @@ STALLED_MESSAGE = "L'export a été interrompu par un incident technique ; relan
 
 
 def stall_limit() -> timedelta:
-    return timedelta(hours=float(current_app.config.get("EXPORT_STALL_HOURS", DEFAULT_STALL_HOURS)))
+    return timedelta(hours=current_app.config["EXPORT_STALL_HOURS"])  # config.py: ASLL_EXPORT_STALL_HOURS
 
 
 def fail_stalled(tenant_id: int, now: datetime | None = None) -> int:
@@ -1161,6 +1159,12 @@ def _delete_orphan_files(tenant_id: int, older_than: datetime) -> None:
         key = f"{tenant_id}/{path.name}"
         if _STORAGE_KEY.match(key) and key not in known and path.stat().st_mtime <= cutoff:
             path.unlink(missing_ok=True)
+
+
+def sweep(tenant_id: int) -> tuple[int, int]:
+    """The hourly clean-up of a tenant: (expired jobs whose files were deleted, stalled jobs failed)."""
+    stalled = fail_stalled(tenant_id)
+    return cleanup_expired(tenant_id), stalled
 
 
 def tenant_ids() -> list[int]:
