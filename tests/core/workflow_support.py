@@ -30,7 +30,7 @@ from asll.toolkit import (
     Violation,
     hookimpl,
 )
-from tests.conftest import PARIS, Clock, day  # noqa: F401  (re-exported to the workflow and API tests)
+from tests.conftest import Clock, day  # noqa: F401  (day is re-exported to the workflow tests)
 
 WF = "wf"
 SHORT = "wf.court"  # a measure type without commission, decided by a single decider

@@ -164,9 +164,10 @@ def _one_of(f):
 @pytest.mark.parametrize("name", PLUGINS)
 def test_every_form_field_has_a_french_label_and_labelled_choices(name):
     """A social worker reads "Imprimé 42 joint", not "imprime_42", and "Bailleur", not "bailleur"."""
-    missing = set()
+    missing, checked = set(), 0
     for form, found in _form_fields(name):
         for field_name, f in _with_nested(found):
+            checked += 1
             metadata = f.metadata or {}
             if not metadata.get("label"):
                 missing.add(f"{form}: {field_name} sans libellé")
@@ -177,6 +178,7 @@ def test_every_form_field_has_a_french_label_and_labelled_choices(name):
                 unlabelled = [c for c in one_of.choices if c != "" and not labels.get(c)]
                 if unlabelled:
                     missing.add(f"{form}: {field_name} choix sans libellé {unlabelled}")
+    assert checked >= 5, f"only {checked} fields found: a form hook was renamed or no longer answers"
     assert not missing, "\n".join(sorted(missing))
 
 # -- Loire (seeds 000 and 003) ------------------------------------------------------------

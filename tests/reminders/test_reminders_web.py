@@ -11,9 +11,9 @@ from asll.models import AuditEvent, Role
 from asll.models.reminders import OutboxMessage, OutboxState
 from asll.services import reminders
 from asll.tenancy import tenant_context
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token
 from tests.reminders.conftest import add_measure, day, obligation, set_obligations
-from tests.web.conftest import page, text
+from tests.web.conftest import as_role, page, text  # noqa: F401  (as_role: a fixture)
 
 
 def _bounced_reminder(tenant_world, rp, clock, address: str) -> int:
@@ -31,19 +31,13 @@ def _bounced_reminder(tenant_world, rp, clock, address: str) -> int:
     return outbox_id
 
 
-def _client(app, tenant_world, role: Role, password: str):
-    client = app.test_client()
-    assert login(client, tenant_world.users[role].email, password).status_code == 302
-    return client
-
-
-def test_the_admin_sees_undelivered_reminders_and_sends_one_again(app, world, rp, clock, eager, folders):
+def test_the_admin_sees_undelivered_reminders_and_sends_one_again(app, world, rp, clock, eager, folders, as_role):
     # No application context around the requests: each test client must get its own ``g``.
     with app.app_context():
         loire_id = _bounced_reminder(world.loire, rp, clock, "ancienne.adresse@loire.invalid")
         _bounced_reminder(world.orne, rp, clock, "ancienne.adresse@orne.invalid")
         db.session.remove()
-    admin = _client(app, world.loire, Role.DEPT_ADMIN, world.password)
+    admin = as_role(Role.DEPT_ADMIN)
     assert "1 rappel(s) non remis" in re.sub(r"<[^>]+>", "", text(admin.get("/tableau-de-bord")))
     shown = admin.get("/administration/rappels")
     page(shown).assert_labelled()
@@ -53,7 +47,7 @@ def test_the_admin_sees_undelivered_reminders_and_sends_one_again(app, world, rp
     assert "ancienne.adresse@orne.invalid" not in body, "another département's failures must not show"
     token = csrf_token(shown.get_data(as_text=True))
 
-    agent = _client(app, world.loire, Role.DEPT_AGENT, world.password)
+    agent = as_role(Role.DEPT_AGENT)
     agent_token = csrf_token(agent.get("/tableau-de-bord").get_data(as_text=True))
     assert agent.post("/administration/rappels/renvoi", data={
         "csrf_token": agent_token, "outbox_id": str(loire_id)}).status_code == 403

@@ -176,4 +176,3 @@ def test_a_member_chooses_a_daily_digest(app, world, as_role):
     with app.app_context():
         actor = world.loire.actor(Role.OPERATOR_WORKER)
         assert reminders.preferences(actor) == {"daily_digest": True}
-

@@ -74,7 +74,6 @@ def test_the_admin_enters_a_year_on_the_settings_page(app, world):
     saved = client.post("/administration/parametres", data=data, follow_redirects=True)
     assert saved.status_code == 200
     with app.app_context():
-        plugin_service._forget_cache()
         stored = plugin_service.tenant_info(world.loire.tenant.id).settings_for("loire")["budgets"]
     assert stored[-1] == {"annee": 2026, "asll_keur": 430, "aml_keur": None} and len(stored) == 6
 
