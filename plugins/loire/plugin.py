@@ -17,7 +17,7 @@ from asll.toolkit import (
     hookimpl,
 )
 
-from .settings import NAME, LoireSettingsSchema
+NAME = "loire"
 
 CLU = f"{NAME}.clu"
 CLT = f"{NAME}.clt"
@@ -338,7 +338,7 @@ def asll_plugin_info():
             "la Commission Logement Territorialisée et actions spécifiques confiées directement "
             "aux associations."
         ),
-        settings_schema=LoireSettingsSchema,
+        settings_schema=settings.LoireSettingsSchema,  # the module below, imported by the time this runs
     )
 
 

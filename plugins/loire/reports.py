@@ -25,23 +25,28 @@ def _followed_in(table, year: int):
                    sa.or_(table.c.end_date.is_(None), table.c.end_date >= date(year, 1, 1)))
 
 
-def statistics(year: int, budgets: dict[int, dict] | None = None,
-               aml_declared: list[dict] | None = None) -> list[StatTable]:
-    declared = aml_declared or []
-    return [_followups(year), _reinforced(year), _aml(year, declared), _aml_by_association(year, declared),
-            _budgets(year, budgets or {})]
+BUDGET_YEARS = 5  # the leaflet shows 2002..2006
 
 
-def _budgets(year: int, budgets: dict[int, dict], years: int = 5) -> StatTable:
-    """The declared years among the five up to ``year``, as the leaflet shows 2002..2006."""
-    shown = sorted(y for y in budgets if year - years < y <= year)
+def statistics(year: int, budgets: dict[int, dict], aml_declared: list[dict]) -> list[StatTable]:
+    """``budgets`` and ``aml_declared``: what the admin entered in the settings (settings.py)."""
+    return [_followups(year), _reinforced(year), _aml(year, aml_declared), _aml_by_association(year, aml_declared),
+            _budgets(year, budgets)]
+
+
+def _budgets(year: int, budgets: dict[int, dict]) -> StatTable:
+    """The declared years among the five up to ``year``."""
+    first = year - BUDGET_YEARS + 1
+    shown = sorted(y for y in budgets if first <= y <= year)
     rows = tuple((str(y), budgets[y]["asll_keur"],
                   "—" if budgets[y].get("aml_keur") is None else budgets[y]["aml_keur"]) for y in shown)
+    if rows:
+        note = ("Budgets annuels déclarés par le département (Administration → Paramètres), en milliers d'euros ; "
+                "« — » : pas de budget AML cette année-là.")
+    else:
+        note = f"Aucun budget déclaré de {first} à {year} (Administration → Paramètres)."
     return StatTable(key="loire.budgets", title=f"Budgets ASLL et aide à la médiation locative (k€) – {year}",
-                     columns=("Année", "ASLL (k€)", "AML (k€)"), rows=rows, chart="bar",
-                     note="Budgets annuels déclarés par le département (Administration → Paramètres), en milliers "
-                          "d'euros ; « — » : pas de budget AML cette année-là." if rows else
-                          f"Aucun budget déclaré pour {year - years + 1} à {year} (Administration → Paramètres).")
+                     columns=("Année", "ASLL (k€)", "AML (k€)"), rows=rows, chart="bar", note=note)
 
 
 def _followups(year: int) -> StatTable:
@@ -82,7 +87,8 @@ def _aml(year: int, declared: list[dict]) -> StatTable:
                  for mode, label in AML_MODES.items())
     total = ("Total aide à la médiation locative", sum(r[1] for r in rows), sum(r[2] for r in rows))
     return StatTable(key="loire.aml", title="Aide à la médiation locative : logements mobilisés",
-                     columns=("Logements mobilisés", str(year - 1), str(year)), rows=rows + (total,), chart="bar",
+                     # No chart: a chart draws the first value column, here the year before.
+                     columns=("Logements mobilisés", str(year - 1), str(year)), rows=rows + (total,), chart=None,
                      note="Mandat de gestion : logements mobilisés auprès de bailleurs privés ; bail glissant : baux "
                           "ayant « glissé » dans l'année. Logements des mesures suivies ici, plus ceux que les "
                           "associations ont déclarés (Administration → Paramètres).")
@@ -94,19 +100,26 @@ ALL_ASSOCIATIONS = "Toutes associations (déclaré)"
 def _aml_by_association(year: int, declared: list[dict]) -> StatTable:
     o = organisations_table()
     found = db.session.execute(
-        sa.select(LoireAmlDwelling.operator_id, o.c.name, LoireAmlDwelling.mode, sa.func.count(LoireAmlDwelling.id))
-        .outerjoin(o, o.c.id == LoireAmlDwelling.operator_id).where(LoireAmlDwelling.year == year)
-        .group_by(LoireAmlDwelling.operator_id, o.c.name, LoireAmlDwelling.mode)).all()
-    per_operator: dict[str, dict[str, int]] = {}
-    for operator_id, name, mode, count in found:
-        per_operator.setdefault(name or str(operator_id), {})[mode] = count
+        sa.select(o.c.name, LoireAmlDwelling.mode, sa.func.count(LoireAmlDwelling.id))
+        .join(o, o.c.id == LoireAmlDwelling.operator_id).where(LoireAmlDwelling.year == year)
+        .group_by(o.c.name, LoireAmlDwelling.mode)).all()
+    # By name, case aside: a declared line adds to the association's dwellings recorded on measures.
+    names: dict[str, str] = {}
+    counts: dict[str, dict[str, int]] = {}
+
+    def add(name: str, mode: str, n: int) -> None:
+        key = names.setdefault(name.casefold(), name)
+        counts.setdefault(key, {}).setdefault(mode, 0)
+        counts[key][mode] += n
+
+    for name, mode, n in found:
+        add(name, mode, n)
     for row in declared:
         if row["annee"] == year:
-            modes = per_operator.setdefault(row.get("association", "").strip() or ALL_ASSOCIATIONS, {})
             for mode in AML_MODES:
-                modes[mode] = modes.get(mode, 0) + (row.get(mode) or 0)
+                add(row["association"].strip() or ALL_ASSOCIATIONS, mode, row.get(mode) or 0)
     rows = tuple((name, modes.get("mandat_gestion", 0), modes.get("bail_glissant", 0))
-                 for name, modes in sorted(per_operator.items()))
+                 for name, modes in sorted(counts.items()))
     return StatTable(key="loire.aml_associations", title=f"Aide à la médiation locative par association ({year})",
                      columns=("Association", "Mandat de gestion", "Bail glissant"), rows=rows)
 

@@ -5,29 +5,20 @@ k€ (ASLL 456/518/416/428/414, AML –/219/223/220/233 for 2002..2006) and the 
 (mandat de gestion 478 in 2005 / 504 in 2006, bail glissant 117 / 112). Budgets are votes,
 and most dwellings under mandat de gestion are not tied to an ASLL measure: both come from
 the associations' yearly reports, so the département admin enters them in Administration →
-Paramètres. The seed's figures are the default, as a worked example.
+Paramètres. Nothing is entered by default: a tenant's report shows only its own figures.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
 from asll.toolkit import FrenchSchema, field_metadata
 
-NAME = "loire"
+from .plugin import NAME
 
-SEED_BUDGETS = (
-    {"annee": 2002, "asll_keur": 456, "aml_keur": None},
-    {"annee": 2003, "asll_keur": 518, "aml_keur": 219},
-    {"annee": 2004, "asll_keur": 416, "aml_keur": 223},
-    {"annee": 2005, "asll_keur": 428, "aml_keur": 220},
-    {"annee": 2006, "asll_keur": 414, "aml_keur": 233},
-)
-SEED_AML = (
-    {"annee": 2005, "association": "", "mandat_gestion": 478, "bail_glissant": 117},
-    {"annee": 2006, "association": "", "mandat_gestion": 504, "bail_glissant": 112},
-)
 _COUNT = "Nombre de logements : un nombre entier positif ou nul."
 _YEAR = "Année invalide (entre 1990 et 2100)."
 _AMOUNT = "Montant en milliers d'euros : un nombre entier positif ou nul."
@@ -68,7 +59,8 @@ class AmlDeclarationSchema(FrenchSchema):
     annee = _year()
     association = fields.String(
         load_default="", validate=validate.Length(max=120, error="120 caractères au plus."),
-        metadata=field_metadata("Association", "Laisser vide pour un total de toutes les associations."))
+        metadata=field_metadata("Association", "Laisser vide si le chiffre couvre toutes les associations "
+                                               "(hors logements des mesures suivies ici)."))
     mandat_gestion = _count("Logements mobilisés en mandat de gestion")
     bail_glissant = _count("Baux ayant glissé dans l'année")
 
@@ -77,46 +69,48 @@ class LoireSettingsSchema(ma.Schema):
     """Tenant settings of the Loire: the yearly budgets and the AML dwellings reported."""
 
     budgets = fields.List(
-        fields.Nested(BudgetSchema), load_default=lambda: [dict(b) for b in SEED_BUDGETS],
+        fields.Nested(BudgetSchema), load_default=list,
         metadata=field_metadata(
             "Budgets annuels ASLL et AML",
             "Une ligne par année, en milliers d'euros ; ils figurent dans le rapport d'activité à côté des "
-            "logements mobilisés. Les valeurs proposées au départ sont celles du dépliant PDALD (2002-2006)."))
+            "logements mobilisés."))
 
     aml_declarations = fields.List(
-        fields.Nested(AmlDeclarationSchema), load_default=lambda: [dict(d) for d in SEED_AML],
+        fields.Nested(AmlDeclarationSchema), load_default=list,
         metadata=field_metadata(
             "Logements AML déclarés par les associations",
             "Logements mobilisés en mandat de gestion et baux glissés hors des mesures suivies sur la plateforme "
-            "(ceux des mesures y sont comptés d'office). Une ligne par année et par association. Les valeurs "
-            "proposées au départ sont celles du dépliant PDALD (2005-2006)."))
+            "(ceux des mesures y sont comptés d'office). Une ligne par année et par association, ou une seule "
+            "ligne sans association pour un total de toutes les associations."))
 
     @ma.validates_schema
     def _one_line_per_year(self, data, **kwargs):
-        years = [row["annee"] for row in data.get("budgets") or []]
-        twice = sorted({year for year in years if years.count(year) > 1})
+        years = Counter(row["annee"] for row in data.get("budgets") or [])
+        twice = sorted(year for year, n in years.items() if n > 1)
         if twice:
-            raise ma.ValidationError(
-                f"Une seule ligne par année : {', '.join(map(str, twice))} figure plusieurs fois.", "budgets")
-        seen: set[tuple[int, str]] = set()
+            raise ma.ValidationError(f"Une seule ligne par année : {', '.join(map(str, twice))} "
+                                     f"{'figurent' if len(twice) > 1 else 'figure'} plusieurs fois.", "budgets")
+        names: dict[int, set[str]] = {}
         for row in data.get("aml_declarations") or []:
             year, name = row["annee"], row["association"].strip()
-            if (year, name.casefold()) not in seen:
-                seen.add((year, name.casefold()))
-                continue
+            if name.casefold() in names.setdefault(year, set()):
+                raise ma.ValidationError(
+                    f"Une seule ligne par année et par association : {year}"
+                    f"{' – ' + name if name else ' (toutes associations)'} figure plusieurs fois.", "aml_declarations")
+            names[year].add(name.casefold())
+        mixed = sorted(year for year, found in names.items() if "" in found and len(found) > 1)
+        if mixed:
             raise ma.ValidationError(
-                f"Une seule ligne par année et par association : {year}"
-                f"{' – ' + name if name else ' (toutes associations)'} figure plusieurs fois.", "aml_declarations")
+                f"{mixed[0]} : une ligne sans association couvre déjà toutes les associations ; supprimez-la ou "
+                "supprimez les lignes par association, pour ne pas compter les logements deux fois.",
+                "aml_declarations")
 
 
 def budgets_of(tenant) -> dict[int, dict]:
-    """The tenant's budgets by year (the default until the admin saves the settings)."""
-    stored = (tenant.settings_for(NAME) or {}).get("budgets")
-    rows = stored if stored is not None else SEED_BUDGETS
-    return {int(row["annee"]): dict(row) for row in rows}
+    """The tenant's budgets by year (``settings_for`` already holds the schema's defaults)."""
+    return {row["annee"]: row for row in tenant.settings_for(NAME)["budgets"]}
 
 
 def aml_declared(tenant) -> list[dict]:
-    """The AML dwellings the admin entered (the default until the settings are saved)."""
-    stored = (tenant.settings_for(NAME) or {}).get("aml_declarations")
-    return [dict(row) for row in (stored if stored is not None else SEED_AML)]
+    """The AML dwellings the associations reported, as the admin entered them."""
+    return list(tenant.settings_for(NAME)["aml_declarations"])

@@ -14,9 +14,12 @@ from tests.conftest import csrf_token, login
 from tests.plugins.loire.support import started
 from tests.web.conftest import page, text
 
+# The PDALD leaflet's figures (seed 000), as the département admin enters them.
 SEED = [{"annee": 2002, "asll_keur": 456, "aml_keur": None}, {"annee": 2003, "asll_keur": 518, "aml_keur": 219},
         {"annee": 2004, "asll_keur": 416, "aml_keur": 223}, {"annee": 2005, "asll_keur": 428, "aml_keur": 220},
         {"annee": 2006, "asll_keur": 414, "aml_keur": 233}]
+SEED_AML = [{"annee": 2005, "mandat_gestion": 478, "bail_glissant": 117},
+            {"annee": 2006, "mandat_gestion": 504, "bail_glissant": 112}]
 
 
 def _budgets(actor, year):
@@ -29,7 +32,10 @@ def _tables(actor, year) -> dict:
 
 def test_the_leaflet_budgets_come_out_of_the_report_and_the_admin_adds_a_year(env, world):
     admin = world.loire.actor(Role.DEPT_ADMIN)
-    table = _budgets(admin, 2006)  # the leaflet's figures are the default, as a worked example
+    assert _budgets(admin, 2006).rows == ()  # nothing entered: nothing shown, no figures made up
+    assert "Aucun budget déclaré de 2002 à 2006" in _budgets(admin, 2006).note
+    plugin_service.update_settings(admin, "loire", {"budgets": SEED})
+    table = _budgets(admin, 2006)
     assert table.columns == ("Année", "ASLL (k€)", "AML (k€)")
     assert table.rows == (("2002", 456, "—"), ("2003", 518, 219), ("2004", 416, 223), ("2005", 428, 220),
                           ("2006", 414, 233))
@@ -39,11 +45,12 @@ def test_the_leaflet_budgets_come_out_of_the_report_and_the_admin_adds_a_year(en
                                                                         "aml_keur": 240}]})
     assert _budgets(admin, 2026).rows == (("2026", 430, 240),)  # the five years up to the report's only
     assert [r[0] for r in _budgets(admin, 2008).rows] == ["2004", "2005", "2006"]
-    assert _budgets(admin, 2020).rows == () and "Aucun budget déclaré pour 2016 à 2020" in _budgets(admin, 2020).note
+    assert _budgets(admin, 2020).rows == ()
 
 
 @pytest.mark.parametrize(("budgets", "errors"), [
     ([*SEED, {"annee": 2006, "asll_keur": 1}], {"budgets": ["Une seule ligne par année : 2006 figure plusieurs fois."]}),
+    ([*SEED, *SEED[:2]], {"budgets": ["Une seule ligne par année : 2002, 2003 figurent plusieurs fois."]}),
     ([{"annee": 2026, "asll_keur": -3}], {"budgets": {0: {"asll_keur": [
         "Montant en milliers d'euros : un nombre entier positif ou nul."]}}}),
     ([{"annee": 2026}], {"budgets": {0: {"asll_keur": ["Indiquez le budget ASLL de l'année."]}}}),
@@ -51,6 +58,7 @@ def test_the_leaflet_budgets_come_out_of_the_report_and_the_admin_adds_a_year(en
 ])
 def test_wrong_budgets_are_refused_in_french_and_nothing_changes(env, world, budgets, errors):
     admin = world.loire.actor(Role.DEPT_ADMIN)
+    plugin_service.update_settings(admin, "loire", {"budgets": SEED})
     with pytest.raises(ValidationFailed) as refused:
         plugin_service.update_settings(admin, "loire", {"budgets": budgets})
     assert refused.value.fields == errors
@@ -76,10 +84,16 @@ def test_the_admin_enters_a_year_on_the_settings_page(app, world):
     with app.app_context():
         stored = plugin_service.tenant_info(world.loire.tenant.id).settings_for("loire")["budgets"]
     assert stored[-1] == {"annee": 2026, "asll_keur": 430, "aml_keur": None} and len(stored) == 6
+    # Every row emptied: the budgets are cleared, not replaced by anything.
+    cleared = {key: ("" if key.startswith("loire.budgets.") else value) for key, value in data.items()}
+    assert client.post("/administration/parametres", data=cleared).status_code == 302
+    with app.app_context():
+        assert plugin_service.tenant_info(world.loire.tenant.id).settings_for("loire")["budgets"] == []
 
 
 def test_the_leaflet_aml_dwellings_and_declarations_added_to_measures(env, world):
     admin = world.loire.actor(Role.DEPT_ADMIN)
+    plugin_service.update_settings(admin, "loire", {"aml_declarations": SEED_AML})  # no association named
     tables = _tables(admin, 2006)  # the leaflet: mandat de gestion 478 / 504, bail glissant 117 / 112
     assert tables["loire.aml"].rows == (("Mandat de gestion", 478, 504), ("Bail glissant", 117, 112),
                                         ("Total aide à la médiation locative", 595, 616))
@@ -87,7 +101,7 @@ def test_the_leaflet_aml_dwellings_and_declarations_added_to_measures(env, world
 
     started(env, start="2026-03-20", start_extra={"logement_mandat_gestion": True})  # AGASEF, on a measure
     plugin_service.update_settings(admin, "loire", {"aml_declarations": [
-        {"annee": 2026, "association": "AGASEF", "mandat_gestion": 40, "bail_glissant": 0},
+        {"annee": 2026, "association": "agasef", "mandat_gestion": 40, "bail_glissant": 0},  # case aside
         {"annee": 2026, "association": "CALL-PACT St Etienne", "bail_glissant": 12}]})
     tables = _tables(admin, 2026)
     assert tables["loire.aml"].rows == (("Mandat de gestion", 0, 41), ("Bail glissant", 0, 12),
@@ -101,9 +115,13 @@ def test_the_leaflet_aml_dwellings_and_declarations_added_to_measures(env, world
      {"aml_declarations": ["Une seule ligne par année et par association : 2026 – agasef figure plusieurs fois."]}),
     ([{"annee": 2026, "mandat_gestion": -1}], {"aml_declarations": {0: {"mandat_gestion": [
         "Nombre de logements : un nombre entier positif ou nul."]}}}),
+    ([{"annee": 2026, "mandat_gestion": 30}, {"annee": 2026, "association": "AGASEF", "mandat_gestion": 2}],
+     {"aml_declarations": ["2026 : une ligne sans association couvre déjà toutes les associations ; supprimez-la "
+                           "ou supprimez les lignes par association, pour ne pas compter les logements deux fois."]}),
 ])
 def test_wrong_aml_declarations_are_refused_in_french(env, world, declarations, errors):
     admin = world.loire.actor(Role.DEPT_ADMIN)
+    plugin_service.update_settings(admin, "loire", {"aml_declarations": SEED_AML})
     with pytest.raises(ValidationFailed) as refused:
         plugin_service.update_settings(admin, "loire", {"aml_declarations": declarations})
     assert refused.value.fields == errors

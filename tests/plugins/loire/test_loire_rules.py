@@ -384,7 +384,7 @@ def test_aml_dwellings_per_association_and_year(env):
     step(env, earlier, "end", {"end_date": "2026-09-20", "reason": "term", "extra": {"bail_glisse_le": "2026-09-02"}})
     db.session.execute(sa.update(LoireAmlDwelling).where(LoireAmlDwelling.measure_id == earlier)
                        .values(year=2025))  # as if it had slid the year before
-    tables = {t.key: t for t in statistics(2026)}
+    tables = {t.key: t for t in statistics(2026, {}, [])}
     assert tables["loire.aml"].columns == ("Logements mobilisés", "2025", "2026")
     assert tables["loire.aml"].rows == (("Mandat de gestion", 0, 1), ("Bail glissant", 1, 1),
                                         ("Total aide à la médiation locative", 1, 2))
@@ -397,16 +397,16 @@ def test_followups_by_nature_and_reinforced_statistics(env, world):
         started(env, measure_type, operator, household_id=household(env, "Ondaine"))
     started(env, loire.MAINTIEN, "ANEF", reinforced=True, extra={"motif_suivi_renforce": "Psychologique."})
     granted(env)  # not started: not followed yet
-    tables = {t.key: t for t in statistics(2026)}
+    tables = {t.key: t for t in statistics(2026, {}, [])}
     rows = {r[0]: r[1:] for r in tables["loire.suivis"].rows}
     assert rows["ASLL accès (recherche, installation dans le logement)"] == (3, 50)
     assert rows["ASLL maintien (prévention des expulsions)"] == (2, 33)
     assert rows["ASLL diagnostic (définition du projet logement)"] == (1, 17)
     assert rows["Total"] == (6, 100)
     assert tables["loire.suivis_renforces"].rows == (("ANEF", 1, 13), ("Total", 1, 13))
-    assert {t.key: t for t in statistics(2025)}["loire.suivis"].rows[-1] == ("Total", 0, 0)
+    assert {t.key: t for t in statistics(2025, {}, [])}["loire.suivis"].rows[-1] == ("Total", 0, 0)
     with tenant_context(world.orne.tenant.id):  # another département sees none of these measures
-        assert {t.key: t for t in statistics(2026)}["loire.suivis"].rows[-1] == ("Total", 0, 0)
+        assert {t.key: t for t in statistics(2026, {}, [])}["loire.suivis"].rows[-1] == ("Total", 0, 0)
 
 
 # -- the plugin per tenant --------------------------------------------------------------------
