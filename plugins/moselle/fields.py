@@ -43,6 +43,9 @@ CRITERIA = {
            "situations_atypiques": "Relogement décidé en commission des situations atypiques",
            "autre": "Autre situation signalée par le Préfet"},
 }
+# Every criterion in one select, named with its priority ("autre" exists for each of them).
+CRITERION_CHOICES = {code: (f"{label} ({priority})" if code != "autre" else "Autre (P2, P3 ou P4)")
+                     for priority, criteria in CRITERIA.items() for code, label in criteria.items()}
 ORIENTATIONS = {"structure": "Orienté par la structure d'hébergement", "siao_57": "Orienté par le SIAO 57"}
 
 FSL_AIDS = {
@@ -93,14 +96,14 @@ class PrioritySchema(FrenchSchema):
     """A priority public of the prefectoral quota, with what makes the household fall in it."""
 
     code = choice(PRIORITY_PUBLICS, "Public prioritaire inconnu : P1, P2, P3 ou P4.", metadata=meta("Priorité"))
-    critere = fields.String(load_default="", validate=validate.Length(max=60, error="60 caractères au plus."),
-                            metadata=meta(
+    # Selects, not free text: the statistics count households per criterion and orientation code.
+    critere = choice(CRITERION_CHOICES, "Critère inconnu.", required=False, metadata=meta(
         "Critère", "Priorité 2 : structure d'hébergement quittée ; priorité 3 : critère DALO rempli ; priorité 4 : "
         "situation particulière signalée par le Préfet."))
-    orientation = fields.String(load_default="", validate=validate.Length(max=60, error="60 caractères au plus."),
-                                metadata=meta(
-        "Orientation (priorité 2)", "Ménage orienté directement par la structure d'hébergement ou par le SIAO 57.",
-        choice_labels=ORIENTATIONS))
+    orientation = choice(ORIENTATIONS, "Orientation inconnue : par la structure d'hébergement ou par le SIAO 57.",
+                         required=False, metadata=meta(
+                             "Orientation (priorité 2)",
+                             "Ménage orienté directement par la structure d'hébergement ou par le SIAO 57."))
     date_decision_dalo = fields.Date(load_default=None, error_messages=DATE, metadata=meta(
         "Date de la décision de la commission de médiation DALO", "Priorité 1 uniquement."))
 

@@ -60,7 +60,9 @@ def aids() -> list[tuple]:
         "Critère inconnu pour la priorité 3 : Logement reconnu insalubre ou indigne, Hébergé chez des tiers non "
         "soumis à l'obligation alimentaire, Menacé d'expulsion, Autre critère DALO."]}),
     ({"code": "P4", "critere": "violences", "quota": 1}, {"quota": ["Champ inconnu."]}),
-    ({"code": "P1", "date_decision_dalo": "2026-01-02", "critere": "x" * 61}, {"critere": ["60 caractères au plus."]}),
+    ({"code": "P1", "date_decision_dalo": "2026-01-02", "critere": "x" * 61}, {"critere": ["Critère inconnu."]}),
+    ({"code": "P2", "critere": "chrs", "orientation": "mairie"}, {"orientation": [
+        "Orientation inconnue : par la structure d'hébergement ou par le SIAO 57."]}),
 ])
 def test_a_priority_public_is_refused_when_incoherent(moselle, priority, errors):
     exc = refused(ValidationFailed, requests.create_household, moselle.actor("prescriber"), {
