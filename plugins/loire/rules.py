@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from marshmallow import fields, validate
 
 from asll.toolkit import (
+    DATE,
     NO_BILAN_REASONS,
     ObligationDef,
     Violation,
@@ -97,7 +98,7 @@ def _text(label: str, description: str | None = None, max_length: int = 2000) ->
 
 
 def _date(label: str, description: str | None = None) -> fields.Date:
-    return fields.Date(allow_none=True, error_messages={"invalid": "Date invalide (format attendu : AAAA-MM-JJ)."},
+    return fields.Date(allow_none=True, error_messages={"invalid": DATE["invalid"]},
                        metadata=field_metadata(label, description))
 
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from marshmallow import fields, validate
 
 from asll.toolkit import (
+    DATE,
     ObligationDef,
     Violation,
     add_months,
@@ -136,7 +137,7 @@ def _choice(options: dict, message: str, *, required: bool, label: str, descript
 
 
 def _date(message: str | None = None, *, label: str, description: str | None = None) -> fields.Date:
-    errors = {"invalid": "Date invalide (format attendu : AAAA-MM-JJ)."}
+    errors = {"invalid": DATE["invalid"]}
     if message:
         errors.update(required=message, null=message)
     return fields.Date(required=message is not None, allow_none=message is None, error_messages=errors,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from asll.toolkit import add_months, household_measures, household_support_measures, request_profile
-from asll.toolkit import french_date as fmt
 from asll.toolkit import json_date as iso
 
 from .codes import MAX_TOTAL_MONTHS

@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import date
 
 from asll.toolkit import Violation, add_months, household_profile, organisation_profile, request_profile
+from asll.toolkit import french_date as fmt
+from asll.toolkit import json_date as iso
 
 from . import periods
 from .codes import ACCES, ASLL_TYPES, COMMISSION_LOCALE, DIAGNOSTIC_CCAPEX, OWN_TYPES
 from .fields import EXCLUDED_STRUCTURES
-from .periods import fmt, iso
 
 SLS_MISSING = "cet avis manque."
 
