@@ -48,21 +48,31 @@ def test_the_leaflet_budgets_come_out_of_the_report_and_the_admin_adds_a_year(en
     assert _budgets(admin, 2020).rows == ()
 
 
-@pytest.mark.parametrize(("budgets", "errors"), [
-    ([*SEED, {"annee": 2006, "asll_keur": 1}], {"budgets": ["Une seule ligne par année : 2006 figure plusieurs fois."]}),
-    ([*SEED, *SEED[:2]], {"budgets": ["Une seule ligne par année : 2002, 2003 figurent plusieurs fois."]}),
-    ([{"annee": 2026, "asll_keur": -3}], {"budgets": {0: {"asll_keur": [
+@pytest.mark.parametrize(("setting", "rows", "errors"), [
+    ("budgets", [*SEED, {"annee": 2006, "asll_keur": 1}],
+     {"budgets": ["Une seule ligne par année : 2006 figure plusieurs fois."]}),
+    ("budgets", [*SEED, *SEED[:2]], {"budgets": ["Une seule ligne par année : 2002, 2003 figurent plusieurs fois."]}),
+    ("budgets", [{"annee": 2026, "asll_keur": -3}], {"budgets": {0: {"asll_keur": [
         "Montant en milliers d'euros : un nombre entier positif ou nul."]}}}),
-    ([{"annee": 2026}], {"budgets": {0: {"asll_keur": ["Indiquez le budget ASLL de l'année."]}}}),
-    ([{"annee": 26, "asll_keur": 400}], {"budgets": {0: {"annee": ["Année invalide (entre 1990 et 2100)."]}}}),
+    ("budgets", [{"annee": 2026}], {"budgets": {0: {"asll_keur": ["Indiquez le budget ASLL de l'année."]}}}),
+    ("budgets", [{"annee": 26, "asll_keur": 400}], {"budgets": {0: {"annee": ["Année invalide (entre 1990 et 2100)."]}}}),
+    ("aml_declarations", [{"annee": 2026, "association": "AGASEF", "mandat_gestion": 1},
+                          {"annee": 2026, "association": "agasef ", "mandat_gestion": 2}],
+     {"aml_declarations": ["Une seule ligne par année et par association : 2026 – agasef figure plusieurs fois."]}),
+    ("aml_declarations", [{"annee": 2026, "mandat_gestion": -1}], {"aml_declarations": {0: {"mandat_gestion": [
+        "Nombre de logements : un nombre entier positif ou nul."]}}}),
+    ("aml_declarations", [{"annee": 2026, "mandat_gestion": 30},
+                          {"annee": 2026, "association": "AGASEF", "mandat_gestion": 2}],
+     {"aml_declarations": ["2026 : une ligne sans association couvre déjà toutes les associations ; supprimez-la "
+                           "ou supprimez les lignes par association, pour ne pas compter les logements deux fois."]}),
 ])
-def test_wrong_budgets_are_refused_in_french_and_nothing_changes(env, world, budgets, errors):
+def test_wrong_figures_are_refused_in_french_and_nothing_changes(env, world, setting, rows, errors):
     admin = world.loire.actor(Role.DEPT_ADMIN)
-    plugin_service.update_settings(admin, "loire", {"budgets": SEED})
+    saved = plugin_service.update_settings(admin, "loire", {"budgets": SEED, "aml_declarations": SEED_AML})
     with pytest.raises(ValidationFailed) as refused:
-        plugin_service.update_settings(admin, "loire", {"budgets": budgets})
+        plugin_service.update_settings(admin, "loire", {"budgets": SEED, "aml_declarations": SEED_AML, setting: rows})
     assert refused.value.fields == errors
-    assert _budgets(admin, 2006).rows[-1] == ("2006", 414, 233)
+    assert plugin_service.tenant_info(world.loire.tenant.id).settings_for("loire") == saved
 
 
 def test_the_admin_enters_a_year_on_the_settings_page(app, world):
@@ -107,22 +117,3 @@ def test_the_leaflet_aml_dwellings_and_declarations_added_to_measures(env, world
     assert tables["loire.aml"].rows == (("Mandat de gestion", 0, 41), ("Bail glissant", 0, 12),
                                         ("Total aide à la médiation locative", 0, 53))
     assert tables["loire.aml_associations"].rows == (("AGASEF", 41, 0), ("CALL-PACT St Etienne", 0, 12))
-
-
-@pytest.mark.parametrize(("declarations", "errors"), [
-    ([{"annee": 2026, "association": "AGASEF", "mandat_gestion": 1},
-      {"annee": 2026, "association": "agasef ", "mandat_gestion": 2}],
-     {"aml_declarations": ["Une seule ligne par année et par association : 2026 – agasef figure plusieurs fois."]}),
-    ([{"annee": 2026, "mandat_gestion": -1}], {"aml_declarations": {0: {"mandat_gestion": [
-        "Nombre de logements : un nombre entier positif ou nul."]}}}),
-    ([{"annee": 2026, "mandat_gestion": 30}, {"annee": 2026, "association": "AGASEF", "mandat_gestion": 2}],
-     {"aml_declarations": ["2026 : une ligne sans association couvre déjà toutes les associations ; supprimez-la "
-                           "ou supprimez les lignes par association, pour ne pas compter les logements deux fois."]}),
-])
-def test_wrong_aml_declarations_are_refused_in_french(env, world, declarations, errors):
-    admin = world.loire.actor(Role.DEPT_ADMIN)
-    plugin_service.update_settings(admin, "loire", {"aml_declarations": SEED_AML})
-    with pytest.raises(ValidationFailed) as refused:
-        plugin_service.update_settings(admin, "loire", {"aml_declarations": declarations})
-    assert refused.value.fields == errors
-    assert _tables(admin, 2006)["loire.aml"].rows[0] == ("Mandat de gestion", 478, 504)
