@@ -35,6 +35,19 @@ class PermissionDenied(ServiceError):
         super().__init__(message, code)
 
 
+class Conflict(ServiceError):
+    """Someone else changed the same thing first (a double click, two colleagues, a retry).
+
+    Nothing of the loser's attempt is stored; reloading the page shows the winner's change.
+    """
+
+    status = 409
+
+    def __init__(self, message: str = "Cet élément vient d'être modifié par quelqu'un d'autre ; rechargez la page.",
+                 code: str = "conflit"):
+        super().__init__(message, code)
+
+
 class ServiceUnavailable(ServiceError):
     """A service the platform relies on (the task broker) did not answer; try again later."""
 
