@@ -9,6 +9,7 @@ from flask import Flask, g, render_template, request
 from flask_babel import format_date, format_datetime
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import IntegerConverter
 
 from asll.config import REPO_ROOT, load_config
@@ -16,7 +17,8 @@ from asll.extensions import babel, csrf, db, login_manager, migrate
 from asll.models import AuditEvent, User
 from asll.models.base import MAX_ID
 from asll.plugins.manager import PluginRegistry
-from asll.services.errors import ServiceError
+from asll.services.concurrency import as_conflict
+from asll.services.errors import Conflict, ServiceError
 from asll.tenancy import install_tenant_scoping, reset_request_tenant, set_request_tenant
 
 
@@ -85,7 +87,17 @@ def _init_extensions(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError):
-        return render_template("error.html", title="Action impossible", message=exc.message), exc.status
+        title = "Modifié entre-temps" if isinstance(exc, Conflict) else "Action impossible"
+        return render_template("error.html", title=title, message=exc.message), exc.status
+
+    @app.errorhandler(sa.exc.DBAPIError)
+    @app.errorhandler(StaleDataError)
+    def _database_race(exc):
+        """A concurrent writer won at the database (see ``concurrency.as_conflict``): a 409, not a 500."""
+        conflict = as_conflict(exc)
+        if conflict is None:
+            raise exc
+        return _service_error(conflict)
 
     @app.errorhandler(404)
     def _not_found(_exc):

@@ -139,7 +139,7 @@ def test_a_case_from_household_to_running_measure(app, world, api_as, clock, tes
     assert planned.status_code == 200 and planned.get_json()["measure"]["status"] == "running"
 
     not_now = operator.post(f"/measures/{measure_id}/transitions/close", json={"close_date": "2026-04-01"})
-    assert not_now.status_code == 400 and not_now.get_json()["code"] == "transition_interdite"
+    assert not_now.status_code == 409 and not_now.get_json()["code"] == "transition_interdite"
     not_theirs = operator.post(f"/measures/{measure_id}/transitions/suspend",
                                json={"from_date": "2026-04-02", "reason": "Hospitalisation."})
     assert not_theirs.status_code == 403 and not_theirs.get_json()["code"] == "interdit"

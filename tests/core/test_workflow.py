@@ -35,7 +35,7 @@ from asll.models import (
 )
 from asll.services import decisions, measures, requests
 from asll.services import plugins as plugin_service
-from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from asll.services.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
 from asll.services.measures import RuleViolation
 from asll.tenancy import tenant_context, unscoped
 from asll.toolkit import ObligationDef, Violation
@@ -367,11 +367,11 @@ def test_illegal_transitions_are_refused_and_change_nothing(env):
     measure_id = granted_measure(env, operator=False)
     assert measure_row(measure_id).status is MeasureStatus.GRANTED
 
-    exc = refused(ServiceError, measures.transition, env.agent, measure_id, "end",
+    exc = refused(Conflict, measures.transition, env.agent, measure_id, "end",
                   {"end_date": "2026-03-20", "reason": "term"})
     assert exc.code == "transition_interdite"
     assert exc.message == "« Mettre fin à la mesure » est impossible pour une mesure à l'état « Accordée »."
-    exc = refused(ServiceError, measures.transition, env.agent, measure_id, "start", {"start_date": "2026-03-16"})
+    exc = refused(Conflict, measures.transition, env.agent, measure_id, "start", {"start_date": "2026-03-16"})
     assert exc.code == "transition_interdite"
     exc = refused(ServiceError, measures.transition, env.agent, measure_id, "fly_away", {})
     assert (exc.code, exc.message) == ("transition_inconnue", "Action « fly_away » inconnue.")
@@ -380,12 +380,12 @@ def test_illegal_transitions_are_refused_and_change_nothing(env):
                         {"operator_id": env.operator_org_id, "notified_date": "2026-03-12"})
     measures.transition(env.operator, measure_id, "start", {"start_date": "2026-03-16"})
     measures.transition(env.operator, measure_id, "record_action_plan", {"plan_date": "2026-04-01"})
-    exc = refused(ServiceError, measures.transition, env.agent, measure_id, "grant_prolongation",
+    exc = refused(Conflict, measures.transition, env.agent, measure_id, "grant_prolongation",
                   {"decision_date": "2026-04-02"})
     assert exc.code == "transition_interdite"
     assert exc.message == "« Accorder la prolongation » est impossible pour une mesure à l'état « En cours »."
     for name in ("record_bilan", "close", "resume", "start"):
-        assert refused(ServiceError, measures.transition, env.agent, measure_id, name,
+        assert refused(Conflict, measures.transition, env.agent, measure_id, name,
                        VALID_INPUT[name](env)).code == "transition_interdite"
 
 
@@ -683,7 +683,7 @@ def test_submitting_an_incomplete_request_lists_the_missing_fields(env):
 
     # once submitted, it is no longer a draft
     request_id = submitted_request(env, household_id)
-    assert refused(ServiceError, requests.submit, env.prescriber, request_id).code == "deja_deposee"
+    assert refused(Conflict, requests.submit, env.prescriber, request_id).code == "deja_deposee"
     assert refused(ServiceError, requests.save_draft, env.prescriber, {"origin": "x"},
                    request_id=request_id).code == "demande_non_modifiable"
 
@@ -716,10 +716,11 @@ def test_a_batch_of_decisions_is_all_or_nothing(env):
     assert {db.session.get(Request, r).status for r in (r1, r2, r3)} == {RequestStatus.DECIDED}
     assert db.session.scalar(sa.select(sa.func.count(Measure.id)).where(Measure.request_id.in_([r2, r3]))) == 0
     # a decided request cannot be decided again, and a held session's agenda is frozen
-    exc = refused(ValidationFailed, decisions.decide_in_session, env.secretary, session_id,
+    exc = refused(Conflict, decisions.decide_in_session, env.secretary, session_id,
                   {r3: {"outcome": "refused", "reason": "Encore."}})
-    assert exc.fields == {ref[r3]: [f"La demande {ref[r3]} n'est pas en attente de décision."]}
-    assert refused(ServiceError, decisions.build_agenda, env.secretary, session_id).code == "seance_tenue"
+    assert (exc.code, exc.status) == ("deja_decidee", 409)
+    assert exc.message.startswith(f"La demande {ref[r3]} n'est plus en attente de décision")
+    assert refused(Conflict, decisions.build_agenda, env.secretary, session_id).code == "seance_tenue"
 
 
 def test_an_adjourned_request_returns_to_the_queue(env):

@@ -11,22 +11,33 @@ Two ways in:
 
 The blueprint is exempt from Flask-WTF's global check; the check is made here, for
 session requests only.
+
+Every state-changing call accepts an ``Idempotency-Key`` header, handled here once for the
+whole API (before the view: claim the key or replay its answer; after: store the answer);
+see :mod:`asll.services.idempotency`.
 """
 
 from __future__ import annotations
 
+import logging
+
 import marshmallow as ma
+import sqlalchemy as sa
 from flask import current_app, g, request
 from flask_login import current_user
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import default_exceptions
 
 from asll.api import errors
 from asll.extensions import csrf
-from asll.services import api_tokens
+from asll.services import api_tokens, idempotency
+from asll.services.concurrency import as_conflict
 from asll.services.errors import ServiceError
 from asll.tenancy import reset_request_tenant, set_request_tenant
+
+log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ID = "int(min=1, max=2147483647)"  # URL converter for ids: out of range is a 404, never a database error
@@ -77,8 +88,34 @@ class ApiParser(FlaskParser):
         return super().pre_load(location_data, schema=schema, req=req, location=location)
 
 
+IDEMPOTENCY_PARAMETER = {
+    "description": "Clé choisie par le client (un UUID, par exemple) pour pouvoir réessayer sans risque : une "
+                   "nouvelle requête avec la même clé et le même contenu ne change rien et reçoit la première "
+                   "réponse (même code, même corps, en-tête « Idempotent-Replayed: true ») ; la même clé pour "
+                   "une autre requête est refusée (422), et (409) tant que la première est en cours. Clés propres "
+                   "à chaque jeton (ou à l'utilisateur et au département avec la session), gardées 24 heures ; "
+                   "les réponses d'erreur 5xx ne sont pas gardées.",
+    "schema": {"type": "string", "pattern": idempotency.KEY_PATTERN},
+    "required": False,
+}
+
+
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = ApiParser()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_idempotency_doc)
+
+    @staticmethod
+    def _prepare_idempotency_doc(doc, _doc_info, *, spec, method, **_kwargs):
+        """Every state-changing operation documents the Idempotency-Key header (one shared parameter)."""
+        if method.upper() not in SAFE_METHODS:
+            if "IdempotencyKey" not in spec.components.parameters:
+                spec.components.parameter("IdempotencyKey", "header",
+                                          {**IDEMPOTENCY_PARAMETER, "name": idempotency.KEY_HEADER})
+            doc.setdefault("parameters", []).append("IdempotencyKey")
+        return doc
 
 
 bp = ApiBlueprint("api", __name__, url_prefix=errors.API_PREFIX,
@@ -104,6 +141,7 @@ def _authenticate():
                                                    "n'a plus accès à ce département.", "invalid_token")
         g.actor = identity.actor
         g.api_authentication = "jeton"
+        g.api_token_id = identity.token_id
         g.api_tenant_tokens = set_request_tenant(identity.tenant_id)
         return None
     if not current_user.is_authenticated:
@@ -117,6 +155,56 @@ def _authenticate():
     return None
 
 
+@bp.before_request
+def _claim_idempotency_key():
+    """A state-changing call with an Idempotency-Key: claim the key, or answer as the first request did."""
+    if request.method in SAFE_METHODS:
+        return None
+    try:
+        key = idempotency.parse_key(request.headers.getlist(idempotency.KEY_HEADER))
+        if key is None:
+            return None
+        owner = f"token:{g.api_token_id}" if g.api_authentication == "jeton" else f"user:{g.actor.user_id}"
+        digest = idempotency.fingerprint(request.method, request.path, request.query_string,
+                                         request.get_data(cache=True))
+        outcome = idempotency.begin(g.actor.tenant_id, owner, key, digest)
+    except idempotency.KeyInUse as exc:
+        return errors.error_response(exc.status, exc.code, exc.message, headers={"Retry-After": "1"})
+    if isinstance(outcome, idempotency.Replay):
+        response = current_app.response_class(outcome.body, status=outcome.status, mimetype="application/json")
+        response.headers[idempotency.REPLAYED_HEADER] = "true"
+        return response
+    g.idempotency_claim = outcome
+    return None
+
+
+@bp.after_request
+def _store_idempotent_answer(response):
+    """The winner's answer is kept for its retries; a 5xx (or a non-JSON answer) is not."""
+    claim = g.pop("idempotency_claim", None)
+    if claim is not None:
+        try:
+            if response.status_code < 500 and response.mimetype == "application/json" \
+                    and not response.direct_passthrough:
+                idempotency.finish(claim, response.status_code, response.get_data(as_text=True))
+            else:
+                idempotency.forget(claim)
+        except sa.exc.SQLAlchemyError:  # the answer stands; its key is taken over after the pending lease
+            log.exception("Idempotency-Key: answer of %s %s not stored", request.method, request.path)
+    return response
+
+
+@bp.teardown_request
+def _release_idempotency_key(_exc=None) -> None:
+    """The view raised (no after_request ran): forget the claim, so that a retry runs the call again."""
+    claim = g.pop("idempotency_claim", None)
+    if claim is not None:
+        try:
+            idempotency.forget(claim)
+        except sa.exc.SQLAlchemyError:
+            log.exception("Idempotency-Key: claim of %s %s not released", request.method, request.path)
+
+
 @bp.teardown_request
 def _reset_token_tenant(_exc=None) -> None:
     tokens = g.pop("api_tenant_tokens", None)
@@ -125,6 +213,18 @@ def _reset_token_tenant(_exc=None) -> None:
 
 
 bp.register_error_handler(ServiceError, errors.service_error)
+
+
+def _database_race(exc):
+    """A concurrent writer won at the database: the French 409 of ``concurrency.as_conflict``, never a 500."""
+    conflict = as_conflict(exc)
+    if conflict is None:
+        raise exc
+    return errors.service_error(conflict)
+
+
+bp.register_error_handler(sa.exc.DBAPIError, _database_race)
+bp.register_error_handler(StaleDataError, _database_race)
 for _code in default_exceptions:
     # By status code, so that they win over the site's HTML handlers for 403/404/CSRF.
     bp.register_error_handler(_code, errors.http_error)

@@ -1,6 +1,7 @@
 """All models, imported here so that Alembic and the app see one metadata."""
 
 from asll.models import api, exports, reminders  # noqa: F401  (their tables join the metadata)
+from asll.models.api import IdempotencyKey, IdempotencyState
 from asll.models.audit import AuditEvent
 from asll.models.base import Base
 from asll.models.cases import (
@@ -14,6 +15,7 @@ from asll.models.cases import (
     MeasureStatus,
     Obligation,
     ObligationState,
+    ReferenceCounter,
     Request,
     RequestStatus,
     SessionStatus,
@@ -38,6 +40,7 @@ __all__ = [
     "DecisionOutcome",
     "Document",
     "MeasureEvent",
+    "ReferenceCounter",
     "Obligation",
     "ObligationState",
     "SessionStatus",
@@ -45,6 +48,8 @@ __all__ = [
     "Base",
     "Household",
     "HouseholdMember",
+    "IdempotencyKey",
+    "IdempotencyState",
     "HousingStatus",
     "Measure",
     "MeasureStatus",

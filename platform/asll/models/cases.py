@@ -84,6 +84,9 @@ class Request(TimestampMixin, TenantScoped, Base):
     consent_date: Mapped[date | None]
     extra: Mapped[dict] = mapped_column(default=dict)
     submitted_at: Mapped[datetime | None]
+    # Bumped by every change made through a service (services/concurrency.py: claim): a
+    # form or request built on an older version loses the race and gets a 409.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     household: Mapped[Household] = relationship()
     prescriber_organisation: Mapped[Organisation | None] = relationship()
@@ -128,6 +131,9 @@ class Measure(TimestampMixin, TenantScoped, Base):
     hand_over_to: Mapped[str] = mapped_column(sa.String(200), default="")
     transferred_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("measure.id"))
     extra: Mapped[dict] = mapped_column(default=dict)
+    # Bumped by every change made through a service (services/concurrency.py: claim): a
+    # form or request built on an older version loses the race and gets a 409.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     household: Mapped[Household] = relationship()
     request: Mapped[Request | None] = relationship()
@@ -176,6 +182,9 @@ class CommissionSession(TimestampMixin, TenantScoped, Base):
     status: Mapped[SessionStatus] = mapped_column(str_enum(SessionStatus, 16), default=SessionStatus.PLANNED)
     members_present: Mapped[str] = mapped_column(sa.Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    # Bumped by every change made through a service (services/concurrency.py: claim): a
+    # form or request built on an older version loses the race and gets a 409.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     items: Mapped[list[AgendaItem]] = relationship(back_populates="session", order_by="AgendaItem.position",
                                                    cascade="all, delete-orphan")
@@ -298,3 +307,18 @@ class Document(TenantScoped, Base):
     storage_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReferenceCounter(TenantScoped, Base):
+    """The last number given to a reference stem (``D-42-2026-``): one row per tenant, prefix and year.
+
+    Bumped with ``UPDATE … RETURNING``, which holds the row (PostgreSQL) or the database's
+    writer lock (SQLite) until commit, so concurrent creations never compute the same number.
+    """
+
+    __tablename__ = "reference_counter"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "stem"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stem: Mapped[str] = mapped_column(sa.String(32))
+    last: Mapped[int] = mapped_column(default=0)

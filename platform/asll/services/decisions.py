@@ -4,6 +4,11 @@ A commission (declared by a plugin) holds dated sessions; its secretariat builds
 agenda from pending requests and records a decision per request, one by one or as a
 batch (all or nothing). Schemes without a commission decide through the same model
 with a single decider and no session.
+
+Concurrency: every change claims the session and the requests it touches
+(``concurrency.claim``: a conditional UPDATE of their version), session first, then the
+requests in id order, before anything is written; of two secretaries (or two clicks)
+deciding or scheduling the same thing, one wins and the other gets a French 409.
 """
 
 from __future__ import annotations
@@ -27,11 +32,16 @@ from asll.services import audit, measures
 from asll.services import plugins as plugin_service
 from asll.services.access import get_in_tenant, serves
 from asll.services.actor import Actor
-from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from asll.services.concurrency import check_fresh, claim
+from asll.services.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
 from asll.services.schemas import DecisionSchema, SessionSchema
 from asll.services.validation import load
 
 SECRETARIAT = (Role.COMMISSION_SECRETARY, Role.DEPT_ADMIN)
+DECIDED_ELSEWHERE = "Cette demande ({reference}) vient d'être décidée ou modifiée par quelqu'un d'autre ; rechargez la page."
+AGENDA_CHANGED = "L'ordre du jour de cette séance vient d'être modifié par quelqu'un d'autre ; rechargez la page."
+DECISIONS_CHANGED = ("Les décisions de cette séance viennent d'être enregistrées ou modifiées par quelqu'un "
+                     "d'autre ; rechargez la page.")
 SINGLE_DECIDERS = (Role.DEPT_AGENT, Role.DEPT_ADMIN)
 
 
@@ -79,21 +89,31 @@ def pending_requests(actor: Actor, commission_code: str) -> list[Request]:
         .order_by(Request.submitted_at, Request.id)))
 
 
-def build_agenda(actor: Actor, session_id: int, request_ids: list[int] | None = None) -> CommissionSession:
-    """Put pending requests on the session's agenda (all of them when none are named)."""
+def build_agenda(actor: Actor, session_id: int, request_ids: list[int] | None = None,
+                 expected: int | None = None) -> CommissionSession:
+    """Put pending requests on the session's agenda (all of them when none are named).
+
+    ``expected``: the session's version the secretary's page showed (None: as read now).
+    """
     if not actor.has(*SECRETARIAT):
         raise PermissionDenied("Seul le secrétariat d'une commission peut établir l'ordre du jour.")
     session = _session(session_id)
     require_serves(actor, session.commission_code)
+    check_fresh(session, expected, AGENDA_CHANGED)
     if session.status is not SessionStatus.PLANNED:
-        raise ServiceError("La séance a déjà été tenue : son ordre du jour est figé.", "seance_tenue")
+        raise Conflict("La séance a déjà été tenue : son ordre du jour est figé.", "seance_tenue")
+    claim(session, expected, AGENDA_CHANGED)
     candidates = {r.id: r for r in pending_requests(actor, session.commission_code)}
     wanted = list(candidates) if request_ids is None else request_ids
     unknown = [rid for rid in wanted if rid not in candidates]
     if unknown:
+        db.session.rollback()  # the session's claim too: nothing of a refused attempt is stored
         raise ValidationFailed({"request_ids": [
             f"Demande(s) n° {_ids(unknown)} non éligible(s) : déjà inscrite(s) ou décidée(s), ou relevant d'une autre "
             "commission."]})
+    for request_id in sorted(wanted):  # another session's secretary may be scheduling the same request
+        claim(candidates[request_id], message=f"La demande {candidates[request_id].reference} vient d'être inscrite "
+                                              "à une autre séance ou décidée ; rechargez la page.")
     position = len(session.items)
     for request_id in wanted:
         position += 1
@@ -115,7 +135,8 @@ def _decide_one(actor: Actor, request: Request, data: dict, session: CommissionS
         data = {"extra": {}, **data}
     loaded = load(schema, data)
     if request.status not in (RequestStatus.SUBMITTED, RequestStatus.SCHEDULED):
-        raise ServiceError(f"La demande {request.reference} n'est pas en attente de décision.", "deja_decidee")
+        raise Conflict(f"La demande {request.reference} n'est plus en attente de décision : elle vient sans doute "
+                       "d'être décidée par quelqu'un d'autre ; rechargez la page.", "deja_decidee")
     if session is not None:
         decision_date = session.session_date  # the decision date is the commission's date
     else:
@@ -167,20 +188,32 @@ def _decide_one(actor: Actor, request: Request, data: dict, session: CommissionS
     return decision
 
 
-def decide_in_session(actor: Actor, session_id: int, decisions: dict[int, dict]) -> list[Decision]:
-    """Record decisions for requests on the session's agenda, all or nothing."""
+def decide_in_session(actor: Actor, session_id: int, decisions: dict[int, dict],
+                      expected: int | None = None) -> list[Decision]:
+    """Record decisions for requests on the session's agenda, all or nothing.
+
+    ``expected``: the session's version the secretary's page showed (None: as read now).
+    """
     if not actor.has(*SECRETARIAT):
         raise PermissionDenied("Seul le secrétariat de la commission enregistre ses décisions.")
     session = _session(session_id)
     require_serves(actor, session.commission_code)
+    check_fresh(session, expected, DECISIONS_CHANGED)
+    claim(session, expected, DECISIONS_CHANGED)
     on_agenda = {item.request_id: item.request for item in session.items}
     missing = [rid for rid in decisions if rid not in on_agenda]
     if missing:
+        db.session.rollback()
         raise ValidationFailed({"decisions": [f"Demande(s) n° {_ids(missing)} absente(s) de l'ordre du jour."]})
+    for request_id in sorted(decisions):
+        claim(on_agenda[request_id], message=DECISIONS_CHANGED)
     recorded, errors, violations = [], {}, []
     for request_id, data in decisions.items():
         try:
             recorded.append(_decide_one(actor, on_agenda[request_id], data, session))
+        except Conflict:
+            db.session.rollback()
+            raise
         except ServiceError as exc:
             errors[on_agenda[request_id].reference] = getattr(exc, "fields", None) or [exc.message]
             violations += exc.violations
@@ -194,17 +227,23 @@ def decide_in_session(actor: Actor, session_id: int, decisions: dict[int, dict])
     return recorded
 
 
-def decide_alone(actor: Actor, request_id: int, data: dict) -> Decision:
-    """A single decider (head of circonscription, département service) decides a request."""
+def decide_alone(actor: Actor, request_id: int, data: dict, expected: int | None = None) -> Decision:
+    """A single decider (head of circonscription, département service) decides a request.
+
+    ``expected``: the request's version the decider's page showed (None: as read now).
+    """
     from asll.services.requests import _visible_request
 
     if not actor.has(*SINGLE_DECIDERS):
         raise PermissionDenied("Votre rôle ne permet pas de décider seul de cette demande.")
     request = _visible_request(actor, request_id)
+    check_fresh(request, expected, DECIDED_ELSEWHERE.format(reference=request.reference))
     commission = plugin_service.commissions(actor.tenant_id).get(request.commission_code or "")
     if commission is not None and commission.role is not CommissionRole.SINGLE_DECIDER:
         raise ServiceError(f"Cette demande relève de la commission « {commission.label} ».", "commission_requise")
     try:
+        if request.status in (RequestStatus.SUBMITTED, RequestStatus.SCHEDULED):
+            claim(request, expected, DECIDED_ELSEWHERE.format(reference=request.reference))
         decision = _decide_one(actor, request, data, None)
     except ServiceError:
         db.session.rollback()

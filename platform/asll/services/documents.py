@@ -57,6 +57,7 @@ from asll.services import decisions as decision_service
 from asll.services import plugins as plugin_service
 from asll.services.access import get_in_tenant, session_criteria
 from asll.services.actor import Actor
+from asll.services.concurrency import check_fresh, claim
 from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from asll.services.requests import _visible_request
 
@@ -278,9 +279,20 @@ def _measure_for_documents(actor: Actor, measure_id: int, what: str) -> Measure:
     return measure
 
 
-def _generate_one(actor: Actor, kind: str, context: dict, *, title: str, filename: str, **links) -> Document:
+GENERATED_ELSEWHERE = ("Ce document vient d'être généré, ou le dossier modifié, par quelqu'un d'autre ; "
+                      "rechargez la page.")
+
+
+def _generate_one(actor: Actor, kind: str, context: dict, *, owner, expected: int | None, title: str,
+                  filename: str, **links) -> Document:
+    """Render, then claim ``owner`` (the measure or session the document is of) and store.
+
+    The claim comes after the rendering so that a slow PDF does not hold the row; of N
+    clicks on "Générer", one stores its document and the others get a 409.
+    """
     data = render_pdf(kind, context, actor.tenant_id)
     with _new_files() as written:
+        claim(owner, expected, GENERATED_ELSEWHERE)
         document = _store(actor, written, data, kind=kind, title=title, filename=filename,
                           content_type="application/pdf", action="document.generate", **links)
         db.session.commit()
@@ -288,7 +300,7 @@ def _generate_one(actor: Actor, kind: str, context: dict, *, title: str, filenam
 
 
 # -- decision letters ---------------------------------------------------------------
-def decision_letters(actor: Actor, decision_id: int) -> list[Document]:
+def decision_letters(actor: Actor, decision_id: int, expected: int | None = None) -> list[Document]:
     """One notification letter per recipient: household, prescriber, operator, consenting landlord."""
     _require(actor, LETTER_ROLES, "Votre rôle ne permet pas d'éditer les notifications de décision.")
     decision = get_in_tenant(Decision, decision_id)
@@ -298,6 +310,7 @@ def decision_letters(actor: Actor, decision_id: int) -> list[Document]:
         request = _visible_request(actor, decision.request_id)
     except NotFound:
         raise NotFound("Décision introuvable.") from None
+    check_fresh(request, expected, GENERATED_ELSEWHERE)
     household = request.household
     tenant_id = actor.tenant_id
     measure = get_in_tenant(Measure, decision.measure_id)
@@ -349,6 +362,7 @@ def decision_letters(actor: Actor, decision_id: int) -> list[Document]:
         rendered.append((recipient["code"], data))
     documents = []
     with _new_files() as written:
+        claim(request, expected, GENERATED_ELSEWHERE)
         for code, data in rendered:
             documents.append(_store(
                 actor, written, data, kind="decision_letter", recipient=code,
@@ -371,9 +385,10 @@ def _measure_context(actor: Actor, measure: Measure) -> dict:
     }
 
 
-def contract(actor: Actor, measure_id: int) -> Document:
+def contract(actor: Actor, measure_id: int, expected: int | None = None) -> Document:
     """The individual accompaniment contract between the household and the operator."""
     measure = _measure_for_documents(actor, measure_id, "le contrat d'accompagnement")
+    check_fresh(measure, expected, GENERATED_ELSEWHERE)
     if measure.operator_id is None:
         raise ServiceError("Aucun opérateur n'est désigné : le contrat ne peut pas être établi.", "operateur_manquant")
     diagnostic = (measure.request.diagnostic or {}) if measure.request else {}
@@ -384,13 +399,14 @@ def contract(actor: Actor, measure_id: int) -> Document:
         "plan_objectives": (plan.data or {}).get("objectives", "") if plan else "",
     }
     return _generate_one(actor, "contract", context, title=f"Contrat d'accompagnement – {measure.reference}",
-                         filename=f"contrat-{_slug(measure.reference)}.pdf", measure_id=measure.id,
+                         filename=f"contrat-{_slug(measure.reference)}.pdf", owner=measure, expected=expected, measure_id=measure.id,
                          request_id=measure.request_id)
 
 
-def prolongation_request(actor: Actor, measure_id: int) -> Document:
+def prolongation_request(actor: Actor, measure_id: int, expected: int | None = None) -> Document:
     """The prolongation request sent to the deciding commission or service."""
     measure = _measure_for_documents(actor, measure_id, "une demande de prolongation")
+    check_fresh(measure, expected, GENERATED_ELSEWHERE)
     pending = measure.extra.get("pending_prolongation")
     event = _last_event(measure, "request_prolongation")
     source = pending or (event.data if event else None)
@@ -412,13 +428,15 @@ def prolongation_request(actor: Actor, measure_id: int) -> Document:
     }
     return _generate_one(actor, "prolongation_request", context,
                          title=f"Demande de prolongation – {measure.reference}",
-                         filename=f"prolongation-{_slug(measure.reference)}.pdf", measure_id=measure.id,
+                         filename=f"prolongation-{_slug(measure.reference)}.pdf", owner=measure, expected=expected,
+                         measure_id=measure.id,
                          request_id=measure.request_id)
 
 
-def bilan(actor: Actor, measure_id: int) -> Document:
+def bilan(actor: Actor, measure_id: int, expected: int | None = None) -> Document:
     """The final bilan of an ended measure (summary from the recorded bilan, if any)."""
     measure = _measure_for_documents(actor, measure_id, "le bilan")
+    check_fresh(measure, expected, GENERATED_ELSEWHERE)
     if measure.end_date is None:
         raise ServiceError("La mesure n'est pas terminée : le bilan ne peut pas encore être établi.", "mesure_en_cours")
     event = _last_event(measure, "record_bilan")
@@ -438,18 +456,19 @@ def bilan(actor: Actor, measure_id: int) -> Document:
         },
     }
     return _generate_one(actor, "bilan", context, title=f"Bilan de fin de mesure – {measure.reference}",
-                         filename=f"bilan-{_slug(measure.reference)}.pdf", measure_id=measure.id,
+                         filename=f"bilan-{_slug(measure.reference)}.pdf", owner=measure, expected=expected, measure_id=measure.id,
                          request_id=measure.request_id)
 
 
 # -- commission minutes -------------------------------------------------------------
-def minutes(actor: Actor, session_id: int) -> Document:
+def minutes(actor: Actor, session_id: int, expected: int | None = None) -> Document:
     """The minutes of a held session: every examined request with its decision."""
     from asll.services.views import get_session  # a session the actor may read, or NotFound
 
     _require(actor, MINUTES_ROLES, "Votre rôle ne permet pas d'éditer le procès-verbal de la séance.")
     session = get_session(actor, session_id)
     _require_serves(actor, session)
+    check_fresh(session, expected, GENERATED_ELSEWHERE)
     if session.status is not SessionStatus.HELD:
         raise ServiceError("La séance n'a pas encore été tenue : son procès-verbal ne peut pas être établi.",
                            "seance_non_tenue")
@@ -486,7 +505,7 @@ def minutes(actor: Actor, session_id: int) -> Document:
         "counts": [(o.label, counts[o]) for o in DecisionOutcome if counts[o]],
         "signatory": _signatory(actor),
     }
-    return _generate_one(actor, "minutes", context,
+    return _generate_one(actor, "minutes", context, owner=session, expected=expected,
                          title=f"Procès-verbal – {context['session']['commission_label']} du "
                                f"{session.session_date.strftime('%d/%m/%Y')}",
                          filename=f"proces-verbal-{_slug(session.commission_code)}-"

@@ -4,6 +4,11 @@ Every transition follows the same steps, and nothing is changed unless all pass:
 the state machine allows it, the actor's role may do it, the input is valid, the
 core's and the plugins' rules hold. Then the change, its timeline event, its audit
 entry and the recomputed obligations are committed together.
+
+Two transitions of one measure never both pass: the measure is claimed
+(``concurrency.claim``, a conditional UPDATE of its version) after the checks and before
+the first write, so a second click, a colleague's action or a retried call built on the
+same version gets a French 409 and changes nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ from asll.services import audit, cases
 from asll.services import plugins as plugin_service
 from asll.services.access import get_in_tenant
 from asll.services.actor import Actor
-from asll.services.errors import PermissionDenied, ServiceError, ValidationFailed
+from asll.services.concurrency import check_fresh, claim
+from asll.services.errors import Conflict, PermissionDenied, ServiceError, ValidationFailed
 from asll.services.schemas import TRANSITION_SCHEMAS, with_plugin_fields
 from asll.services.validation import load
 
@@ -285,12 +291,22 @@ def _without(extra: dict, *keys: str) -> dict:
     return {k: v for k, v in (extra or {}).items() if k not in keys}
 
 
-def transition(actor: Actor, measure_id: int, name: str, data: dict | None = None) -> tuple[Measure, list[Violation]]:
-    """Apply transition ``name`` to a measure; return it with any non-blocking warnings."""
+MEASURE_CHANGED = "Cette mesure vient d'être modifiée par quelqu'un d'autre ; rechargez la page."
+
+
+def transition(actor: Actor, measure_id: int, name: str, data: dict | None = None,
+               expected: int | None = None) -> tuple[Measure, list[Violation]]:
+    """Apply transition ``name`` to a measure; return it with any non-blocking warnings.
+
+    ``expected``: the measure's version the user's page showed (None: as read now).
+    """
     measure = visible_measure(actor, measure_id)
+    check_fresh(measure, expected, MEASURE_CHANGED)
     try:
         allowed = machine.check_allowed(name, measure.status)
     except machine.TransitionRefused as exc:
+        if exc.code == "transition_interdite":  # the measure is no longer where the user saw it
+            raise Conflict(exc.message, exc.code) from exc
         raise ServiceError(exc.message, exc.code) from exc
     _check_role(actor, allowed, measure)
     # "extra" always present, so that the plugins' required fields are checked too.
@@ -308,6 +324,7 @@ def transition(actor: Actor, measure_id: int, name: str, data: dict | None = Non
                                            measure.planned_end_date, loaded["months"])
     warnings = refuse_if_blocking(cumulation + _core_rules(measure, definition, name, loaded)
                                   + plugin_violations(actor.tenant_id, measure, name, loaded))
+    claim(measure, expected, MEASURE_CHANGED)
     before = audit.snapshot(measure, AUDITED_FIELDS)
     before_status = measure.status.value
     try:

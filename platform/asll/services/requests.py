@@ -25,7 +25,8 @@ from asll.services import audit, cases
 from asll.services import plugins as plugin_service
 from asll.services.access import get_in_tenant, household_criteria
 from asll.services.actor import Actor
-from asll.services.errors import PermissionDenied, ServiceError, ValidationFailed
+from asll.services.concurrency import claim
+from asll.services.errors import Conflict, PermissionDenied, ServiceError, ValidationFailed
 from asll.services.references import next_reference
 from asll.services.schemas import HouseholdSchema, RequestSchema, SupportMeasureSchema, with_plugin_fields
 from asll.services.validation import load
@@ -154,7 +155,7 @@ def _check_measure_type(tenant_id: int, code: str | None):
     return definition
 
 
-def save_draft(actor: Actor, data: dict, request_id: int | None = None) -> Request:
+def save_draft(actor: Actor, data: dict, request_id: int | None = None, expected: int | None = None) -> Request:
     """Create or update a draft; incomplete input is accepted, wrong input is not."""
     _require(actor, *FILING_ROLES, message="Votre rôle ne permet pas de déposer une demande.")
     request = _visible_request(actor, request_id) if request_id else None
@@ -182,6 +183,7 @@ def save_draft(actor: Actor, data: dict, request_id: int | None = None) -> Reque
         audit.record(actor, "request.create", object_type="request", object_id=request.id,
                      changes={k: [None, v] for k, v in loaded.items()})
     else:
+        claim(request, expected)
         loaded.pop("household_id", None)
         before = audit.snapshot(request, loaded)
         for key, value in loaded.items():
@@ -192,12 +194,12 @@ def save_draft(actor: Actor, data: dict, request_id: int | None = None) -> Reque
     return request
 
 
-def submit(actor: Actor, request_id: int) -> Request:
+def submit(actor: Actor, request_id: int, expected: int | None = None) -> Request:
     """Validate the whole request and send it to its commission (or single decider)."""
     _require(actor, *FILING_ROLES, message="Votre rôle ne permet pas de déposer une demande.")
     request = _visible_request(actor, request_id)
     if request.status is not RequestStatus.DRAFT:
-        raise ServiceError("Cette demande a déjà été déposée.", "deja_deposee")
+        raise Conflict("Cette demande a déjà été déposée.", "deja_deposee")
     definition = _check_measure_type(actor.tenant_id, request.measure_type or None)
     stored = {
         "household_id": request.household_id,
@@ -215,6 +217,7 @@ def submit(actor: Actor, request_id: int) -> Request:
         or definition.commission
     if commission is not None and commission not in plugin_service.commissions(actor.tenant_id):
         raise ServiceError(f"Instance « {commission} » inconnue dans ce département.", "commission_inconnue")
+    claim(request, expected)
     request.status = RequestStatus.SUBMITTED
     request.submitted_at = utcnow()
     request.commission_code = commission
@@ -224,14 +227,15 @@ def submit(actor: Actor, request_id: int) -> Request:
     return request
 
 
-def withdraw(actor: Actor, request_id: int, reason: str) -> Request:
+def withdraw(actor: Actor, request_id: int, reason: str, expected: int | None = None) -> Request:
     _require(actor, *FILING_ROLES, message="Votre rôle ne permet pas de retirer une demande.")
     request = _visible_request(actor, request_id)
     if request.status not in (RequestStatus.DRAFT, RequestStatus.SUBMITTED):
-        raise ServiceError("Une demande inscrite à l'ordre du jour ou décidée ne peut plus être retirée.",
-                           "retrait_impossible")
+        raise Conflict("Une demande inscrite à l'ordre du jour, décidée ou retirée ne peut plus être retirée.",
+                       "retrait_impossible")
     if not (reason or "").strip():
         raise ValidationFailed({"reason": ["Le motif du retrait est obligatoire."]})
+    claim(request, expected)
     before = request.status.value
     request.status = RequestStatus.WITHDRAWN
     audit.record(actor, "request.withdraw", object_type="request", object_id=request.id,

@@ -7,14 +7,23 @@ again with the error summary linked to the fields.
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from asll.models import MeasureStatus, OrganisationKind, RequestStatus
 from asll.services import cases, decisions, documents, households, measures, requests
 from asll.services import plugins as plugin_service
 from asll.services import views
-from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
-from asll.services.schemas import DIAGNOSTIC_FIELDS, TRANSITION_SCHEMAS, DecisionSchema, HouseholdSchema, MemberSchema
+from asll.services.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
+from asll.services.schemas import (
+    DIAGNOSTIC_FIELDS,
+    MAX_MEMBERS,
+    TRANSITION_SCHEMAS,
+    DecisionSchema,
+    HouseholdSchema,
+    MemberSchema,
+)
 from asll.web.auth import _safe_next
 from asll.web.common import (
     FILING_ROLES,
@@ -23,6 +32,7 @@ from asll.web.common import (
     arg_text,
     error_fields,
     flash_warnings,
+    form_version,
     tenant_required,
 )
 from asll.web.fields import read_form, schema_views, summary
@@ -99,27 +109,45 @@ def _household_form(*, values: dict, errors: dict, rows: int, editing=None):
     extra = schema_views(views.household_fields(g.actor), prefix="extra.", id_prefix="m", values=values,
                          errors=errors)
     all_views = situation + [v for row in members for v in row] + extra
+    # The rules on the members as a whole (how many, one reference person) point at the first row's radio.
+    whole = [("reference-0" if members else "", f"Membres du ménage : {message}")
+             for message in errors.get("members", [])]
+    rest = {name: messages for name, messages in errors.items() if name != "members"}
     return {"situation": situation, "members": members, "extra": extra, "rows": rows,
-            "reference": values.get("reference", "0"), "summary": summary(all_views, errors), "editing": editing}
+            "reference": values.get("reference", "0"), "summary": whole + summary(all_views, rest),
+            "editing": editing}
+
+
+_MEMBER_ROW = re.compile(r"members\.([0-9]+)\.")
 
 
 def _read_members(form) -> tuple[list[dict], dict, int]:
-    """The non-empty member rows (re-numbered), their values for re-display, and the row count."""
-    rows = min(arg_int("rows", form) or 2, 30)  # a hidden input: anything but a count falls back to 2
+    """The non-empty member rows (re-numbered), their values for re-display, and the rows to show.
+
+    Every posted row is read, whatever the hidden row count says, so that a household over
+    ``MAX_MEMBERS`` is refused by the service instead of being cut short here. The radio of a
+    row designates the reference person; pointing at a blank row designates nobody, and two
+    values (a tampered form) designate two people: the service refuses both, unless a single
+    person was entered, who is then the reference whatever the radio says.
+    """
+    rows = min(arg_int("rows", form) or 2, MAX_MEMBERS)  # a hidden input: anything but a count falls back to 2
+    indices = sorted({m.group(1) for key in form.keys() if (m := _MEMBER_ROW.match(key))}, key=int)
+    chosen = set(form.getlist("reference")) if "reference" in form else {"0"}
     fields = _member_fields()
     members, values = [], {}
-    reference = form.get("reference", "0")
-    new_reference = "0"
-    for index in range(rows):
+    new_reference = None
+    for index in indices:
         data = read_form(fields, form, prefix=f"members.{index}.")
         if not data:
             continue
         position = len(members)
-        if reference == str(index):
+        if index in chosen and new_reference is None:
             new_reference = str(position)
-        members.append({**data, "is_reference": reference == str(index)})
+        members.append({**data, "is_reference": index in chosen})
         values.update({f"members.{position}.{k}": v for k, v in data.items()})
-    values["reference"] = new_reference
+    if len(members) == 1:
+        members[0]["is_reference"], new_reference = True, "0"
+    values["reference"] = new_reference or ""
     return members, values, rows
 
 
@@ -137,15 +165,14 @@ def household_new():
     values.update(situation)
     values.update({f"extra.{k}": v for k, v in extra.items()})
     if "add_rows" in form:
-        return render_template("household_form.html", form=_household_form(values=values, errors={}, rows=rows + 2))
+        shown = max(min(rows + 2, MAX_MEMBERS), len(members))
+        return render_template("household_form.html", form=_household_form(values=values, errors={}, rows=shown))
     try:
         household = requests.create_household(g.actor, {**situation, "members": members, "extra": extra})
     except ServiceError as exc:
-        errors = error_fields(exc)
-        if "members" in errors:  # "at least one member": show it on the first row
-            errors.setdefault("members.0.last_name", []).extend(errors.pop("members"))
         return render_template("household_form.html",
-                               form=_household_form(values=values, errors=errors, rows=max(rows, len(members), 1)),
+                               form=_household_form(values=values, errors=error_fields(exc),
+                                                    rows=max(rows, len(members), 1)),
                                error_title=exc.message), 422
     flash(f"Ménage {household.reference} créé.", "success")
     return redirect(url_for("main.household", household_id=household.id))
@@ -274,7 +301,7 @@ def _save_request(*, household, measure_type: str, req=None):
         if req is None:
             req = requests.save_draft(g.actor, {**data, "household_id": household.id, "measure_type": measure_type})
         else:
-            req = requests.save_draft(g.actor, data, request_id=req.id)
+            req = requests.save_draft(g.actor, data, request_id=req.id, expected=form_version())
     except ServiceError as exc:
         return _render_request_form(household=household, measure_type=measure_type, values=values,
                                     errors=_request_errors(exc, values), req=req, error_title=exc.message,
@@ -310,7 +337,7 @@ def request_new():
     if household is None or measure_type not in types:
         # Step 1: the household and the measure type decide which fields the form has.
         errors = {}
-        if request.args.get("etape") == "1":
+        if request.args.get("etape") == "1" or request.method == "POST":  # a choice was made, not a first visit
             if household is None:
                 errors["household_id"] = ["Choisissez le ménage concerné."]
             if measure_type not in types:
@@ -350,7 +377,7 @@ def request_edit(request_id: int):
 def request_submit(request_id: int):
     req = cases.get_request(g.actor, request_id, log_read=False)
     try:
-        requests.submit(g.actor, req.id)
+        requests.submit(g.actor, req.id, form_version())
     except ValidationFailed as exc:
         values = _stored_request_values(req)
         return _render_request_form(household=req.household, measure_type=req.measure_type,
@@ -367,7 +394,7 @@ def request_withdraw(request_id: int):
     req = cases.get_request(g.actor, request_id, log_read=False)
     reason = (request.form.get("reason") or "").strip()
     try:
-        requests.withdraw(g.actor, req.id, reason)
+        requests.withdraw(g.actor, req.id, reason, form_version())
     except ValidationFailed as exc:
         return render_request(req.id, open_form="withdraw", values={"reason": reason}, errors=error_fields(exc),
                               status=exc.status)
@@ -387,7 +414,7 @@ def request_decide(request_id: int):
     if data.get("outcome") == "granted":  # the plugins' fields belong to a grant only
         data["extra"] = extra
     try:
-        decision = decisions.decide_alone(g.actor, req.id, data)
+        decision = decisions.decide_alone(g.actor, req.id, data, form_version())
     except ServiceError as exc:
         return render_request(req.id, open_form="decision", values=values, errors=error_fields(exc),
                               status=exc.status)
@@ -404,7 +431,7 @@ def request_letters(request_id: int):
     decision_id = arg_int("decision_id", request.form)
     if decision_id not in decisions_of_request:
         abort(404)
-    letters = documents.decision_letters(g.actor, decision_id)
+    letters = documents.decision_letters(g.actor, decision_id, form_version())
     flash(f"{len(letters)} notification(s) de décision éditée(s).", "success")
     back = _safe_next(request.form.get("next"))
     return redirect(back or url_for("main.request_detail", request_id=request_id, _anchor="documents"))
@@ -456,7 +483,7 @@ def measure_transition(measure_id: int):
     values = {**{k: v for k, v in data.items() if k != "extra"},
               **{f"extra.{k}": v for k, v in data["extra"].items()}}
     try:
-        measure, warnings = measures.transition(g.actor, measure.id, name, data)
+        measure, warnings = measures.transition(g.actor, measure.id, name, data, form_version())
     except ServiceError as exc:
         return render_measure(measure_id, open_form=name, values=values, errors=error_fields(exc),
                               status=exc.status)
@@ -475,9 +502,9 @@ def measure_document(measure_id: int):
     if generate is None:
         abort(400)
     try:
-        document = generate(g.actor, measure.id)
+        document = generate(g.actor, measure.id, form_version())
     except ServiceError as exc:
-        if isinstance(exc, NotFound | PermissionDenied):
+        if isinstance(exc, NotFound | PermissionDenied | Conflict):
             raise
         flash(exc.message, "error")
         return redirect(url_for("main.measure", measure_id=measure.id, _anchor="documents"))

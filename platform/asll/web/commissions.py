@@ -9,7 +9,7 @@ from asll.models import RequestStatus, SessionStatus
 from asll.services import admin as admin_service
 from asll.services import decisions, documents, views
 from asll.services.access import served_commissions, serves
-from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from asll.services.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
 from asll.services.schemas import DecisionSchema
 from asll.web.common import (
     SECRETARIAT,
@@ -17,6 +17,7 @@ from asll.web.common import (
     arg_int,
     arg_text,
     error_fields,
+    form_version,
     parse_id,
     tenant_required,
 )
@@ -123,7 +124,7 @@ def session_agenda(session_id: int):
     if not request_ids:
         return render_session(session.id, agenda_errors=["Cochez au moins une demande à inscrire."], status=422)
     try:
-        decisions.build_agenda(g.actor, session.id, request_ids)
+        decisions.build_agenda(g.actor, session.id, request_ids, form_version())
     except ValidationFailed as exc:
         return render_session(session.id, agenda_errors=[m for ms in error_fields(exc).values() for m in ms],
                               status=exc.status)
@@ -158,7 +159,7 @@ def session_decide(session_id: int):
         errors = {f"d{first}.outcome": ["Choisissez au moins une décision."]} if first else {}
         return render_session(session.id, values=values, errors=errors, status=422)
     try:
-        recorded = decisions.decide_in_session(g.actor, session.id, batch)
+        recorded = decisions.decide_in_session(g.actor, session.id, batch, form_version())
     except ValidationFailed as exc:
         errors: dict[str, list[str]] = {}
         for reference, problems in exc.fields.items():
@@ -198,9 +199,9 @@ def session_attendance(session_id: int):
 def session_minutes(session_id: int):
     session = views.get_session(g.actor, session_id)
     try:
-        document = documents.minutes(g.actor, session.id)
+        document = documents.minutes(g.actor, session.id, form_version())
     except ServiceError as exc:
-        if isinstance(exc, NotFound | PermissionDenied):
+        if isinstance(exc, NotFound | PermissionDenied | Conflict):
             raise
         flash(exc.message, "error")
         return redirect(url_for("commissions.session", session_id=session.id, _anchor="documents"))

@@ -101,6 +101,12 @@ def arg_int(name: str, source=None) -> int | None:
     return parse_id((source or request.args).get(name, ""))
 
 
+def form_version() -> int | None:
+    """The version of the request, measure or session the submitted page showed (see services/concurrency.py):
+    a second click or a page left open while a colleague acted then gets a 409 instead of acting twice."""
+    return parse_id(request.form.get("version"))
+
+
 def arg_text(name: str, max_length: int = 100) -> str:
     return (request.args.get(name) or "").strip()[:max_length]
 
