@@ -6,6 +6,7 @@ from asll.api.blueprint import ID, bp
 from asll.api.common import actor, page
 from asll.api.schemas import HouseholdIn, HouseholdOut, HouseholdPage, PageArgs
 from asll.services import households, requests
+from asll.services.schemas import MAX_MEMBERS
 
 TAGS = ["Ménages"]
 
@@ -33,7 +34,8 @@ def get_household(household_id: int):
 @bp.arguments(HouseholdIn)
 @bp.response(201, HouseholdOut)
 @bp.doc(summary="Créer un ménage",
-        description="Au moins un membre ; le premier est la personne de référence si aucun n'est désigné.")
+        description=f"De 1 à {MAX_MEMBERS} membres, dont une seule personne de référence (is_reference) ; le premier "
+                    "l'est si aucun membre ne porte is_reference.")
 def create_household(data):
     """Create a household."""
     return requests.create_household(actor(), data)

@@ -41,12 +41,10 @@ REQUIRED = {"required": "Ce champ est obligatoire.", "null": "Ce champ est oblig
 
 
 # -- fields ---------------------------------------------------------------------------
-class Id(fields.Integer):
-    """A database id: a positive 32-bit integer (a JSON number in bodies, text in a query)."""
+class Id(service_schemas.Id):
+    """The services' bounded id, as a JSON number in bodies (``strict=False``: text in a query)."""
 
     def __init__(self, *, strict: bool = True, **kwargs):
-        kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID, error="Identifiant invalide."))
-        kwargs.setdefault("error_messages", {**REQUIRED, "invalid": "Identifiant invalide : nombre entier attendu."})
         super().__init__(strict=strict, **kwargs)
 
 
@@ -120,7 +118,7 @@ class PassThrough(service_schemas.FrenchSchema):
         return original_data
 
 
-def _guarded(field: fields.Field, name: str = "") -> fields.Field:
+def _guarded(field: fields.Field) -> fields.Field:
     """A copy of a service field with the bounds the database needs."""
     field = copy.deepcopy(field)
     if isinstance(field, fields.Nested) and isinstance(field.nested, type):
@@ -128,10 +126,9 @@ def _guarded(field: fields.Field, name: str = "") -> fields.Field:
         field._schema = None
     elif isinstance(field, fields.List):
         field.inner = _guarded(field.inner)
-    elif isinstance(field, fields.Integer):
-        bounds = (validate.Range(min=1, max=MAX_ID, error="Identifiant invalide.") if name.endswith("_id")
-                  else validate.Range(min=-MAX_ID, max=MAX_ID, error="Nombre hors des limites admises."))
-        field.validators = [*field.validators, bounds]
+    elif isinstance(field, fields.Integer) and not isinstance(field, service_schemas.Id):  # ids are bounded
+        field.validators = [*field.validators,
+                            validate.Range(min=-MAX_ID, max=MAX_ID, error="Nombre hors des limites admises.")]
     elif isinstance(field, fields.Decimal):
         field.validators = [*field.validators,
                             validate.Range(min=-MAX_AMOUNT, max=MAX_AMOUNT, error="Montant hors des limites admises.")]
@@ -152,7 +149,7 @@ def derived(service_schema: type[ma.Schema], name: str,
             extra: dict[str, fields.Field] | None = None) -> type[ma.Schema]:
     """An API input schema with the service schema's fields, bounded, that passes the body through."""
     if name not in _DERIVED:
-        declared = {key: _guarded(field, key) for key, field in service_schema._declared_fields.items()}
+        declared = {key: _guarded(field) for key, field in service_schema._declared_fields.items()}
         declared.update(extra or {})
         _DERIVED[name] = PassThrough.from_dict(declared, name=name)
     return _DERIVED[name]

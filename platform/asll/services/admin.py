@@ -20,7 +20,7 @@ from asll.services import audit, decisions, tenants, users
 from asll.services.access import get_in_tenant
 from asll.services.actor import Actor
 from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
-from asll.services.schemas import REQUIRED, FrenchSchema, nonempty, text
+from asll.services.schemas import REQUIRED, FrenchSchema, Id, nonempty, text
 from asll.services.validation import load
 
 ORGANISATION_FIELDS = ("name", "kind", "sectors", "capacity", "capacity_unit", "reinforced_capacity", "address",
@@ -80,7 +80,7 @@ class MemberSchema(FrenchSchema):
     password = fields.String(required=True, load_only=True, error_messages=REQUIRED, validate=validate.Length(
         min=MIN_PASSWORD_LENGTH, error=f"Le mot de passe doit faire au moins {MIN_PASSWORD_LENGTH} caractères."))
     role = fields.Enum(Role, by_value=True, required=True, error_messages={**REQUIRED, "unknown": "Rôle inconnu."})
-    organisation_id = fields.Integer(load_default=None, error_messages={"invalid": "Organisme invalide."})
+    organisation_id = Id(load_default=None)
 
 
 class TenantSchema(FrenchSchema):

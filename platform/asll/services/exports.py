@@ -73,7 +73,7 @@ from asll.services import plugins as plugin_service
 from asll.services.access import household_criteria, measure_criteria, request_criteria
 from asll.services.actor import Actor
 from asll.services.errors import NotFound, PermissionDenied, ServiceError, ServiceUnavailable, ValidationFailed
-from asll.services.schemas import FrenchSchema
+from asll.services.schemas import FrenchSchema, Id
 from asll.services.validation import load
 
 TASK_NAME = "asll.exports.run"
@@ -293,7 +293,7 @@ class FiltersSchema(FrenchSchema):
     kind = fields.String(load_default=None, validate=validate.OneOf(
         [k.value for k in MeasureKind], error="Nature de mesure inconnue."))
     status = fields.String(load_default=None, validate=validate.Length(max=32))
-    operator_id = fields.Integer(load_default=None, error_messages={"invalid": "Nombre entier attendu."})
+    operator_id = Id(load_default=None)
     sector = fields.String(load_default=None, validate=validate.Length(max=120))
 
     @ma.validates_schema

@@ -2,15 +2,50 @@
 
 from __future__ import annotations
 
+import re
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
 from asll.domain.machine import END_REASONS, TRANSFER_REASONS
 from asll.models import DecisionOutcome, HousingStatus
+from asll.models.base import MAX_ID
 
 REQUIRED = {"required": "Ce champ est obligatoire.", "null": "Ce champ est obligatoire."}
 DATE = {**REQUIRED, "invalid": "Date invalide (format attendu : AAAA-MM-JJ)."}
 INT = {**REQUIRED, "invalid": "Nombre entier attendu."}
+ID = {**REQUIRED, "invalid": "Identifiant invalide : nombre entier attendu."}
+_DIGITS = re.compile(r"[+-]?[0-9]{1,20}")
+
+# The census (INSEE) stops its household sizes at "6 personnes ou plus", a few per cent of
+# households, and the largest it counts are well under 20 people: 20 leaves room for an extended
+# family living together, and refuses absurd input (10,000 members) that would only bloat the
+# file, its letters and the audit trail.
+MAX_MEMBERS = 20
+
+
+class Id(fields.Integer):
+    """The id of a row (a landlord, an operator, a household...): 1 to ``MAX_ID``, what an id
+    column holds on SQLite and PostgreSQL alike, so a bigger number is a French 422, not a 500.
+
+    Forms send text: only ASCII digits are read (``int()`` would also take "1_000" or "١٢"), and
+    a number with a fraction is refused instead of being truncated to another organisation's id.
+    The API's bodies use it with ``strict=True`` (a JSON number).
+    """
+
+    def __init__(self, *, strict: bool = False, **kwargs):
+        kwargs.setdefault("validate", validate.Range(min=1, max=MAX_ID, error="Identifiant invalide."))
+        kwargs.setdefault("error_messages", ID)
+        super().__init__(strict=strict, **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, str):
+            value = value.strip()
+            if not _DIGITS.fullmatch(value):
+                raise self.make_error("invalid", input=value)
+        elif isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
 
 
 def text(required: bool = False, max_length: int = 5000, **kwargs) -> fields.String:
@@ -41,7 +76,9 @@ class MemberSchema(FrenchSchema):
     first_name = nonempty(120)
     birth_date = fields.Date(load_default=None, error_messages=DATE)
     relationship_to_reference = text(max_length=40)
-    is_reference = fields.Boolean(load_default=False)
+    is_reference = fields.Boolean(load_default=None, metadata={  # None: not said (HouseholdSchema._reference)
+        "description": "Personne de référence du ménage : une seule ; si aucun membre ne porte ce champ, "
+                       "le premier l'est."})
     socio_professional_status = text(max_length=120)
 
 
@@ -56,11 +93,33 @@ class HouseholdSchema(FrenchSchema):
                                        error_messages={"invalid": "Montant invalide."})
     resources_kind = text(max_length=120)
     family_situation = text(max_length=120)
-    landlord_id = fields.Integer(load_default=None, error_messages=INT)
+    landlord_id = Id(load_default=None)
     landlord_consent = fields.Boolean(load_default=False)
     extra = fields.Dict(load_default=dict)
-    members = fields.List(fields.Nested(MemberSchema), required=True, error_messages=REQUIRED,
-                          validate=validate.Length(min=1, error="Au moins un membre du ménage est nécessaire."))
+    members = fields.List(fields.Nested(MemberSchema), required=True, error_messages=REQUIRED, metadata={
+        "description": f"De 1 à {MAX_MEMBERS} membres, dont une seule personne de référence."}, validate=[
+        validate.Length(min=1, error="Au moins un membre du ménage est nécessaire."),
+        validate.Length(max=MAX_MEMBERS, error=f"{MAX_MEMBERS} membres au plus par ménage.")])
+
+    @ma.validates("members")
+    def _one_reference(self, members, **kwargs):
+        """Exactly one reference person: the decisions, letters and statistics name the household by them."""
+        chosen = sum(1 for member in members if member.get("is_reference"))
+        if chosen > 1:
+            raise ma.ValidationError(f"Une seule personne de référence par ménage ({chosen} sont désignées).")
+        if chosen == 0 and any(member.get("is_reference") is False for member in members):
+            raise ma.ValidationError("Désignez la personne de référence du ménage parmi ses membres.")
+
+    @ma.post_load
+    def _reference(self, data, **kwargs):
+        """When no member says whether they are the reference, the first one is (as the API documents)."""
+        members = data.get("members")
+        if members:
+            if not any(member.get("is_reference") for member in members):
+                members[0]["is_reference"] = True
+            for member in members:
+                member["is_reference"] = bool(member.get("is_reference"))
+        return data
 
 
 DIAGNOSTIC_FIELDS = {
@@ -81,7 +140,7 @@ DiagnosticSchema = FrenchSchema.from_dict({name: nonempty() for name in DIAGNOST
 class RequestSchema(FrenchSchema):
     """A complete request, as checked on submission (drafts are loaded with ``partial=True``)."""
 
-    household_id = fields.Integer(required=True, error_messages=INT)
+    household_id = Id(required=True)
     measure_type = nonempty(64)
     origin = text(max_length=64)
     diagnostic = fields.Nested(DiagnosticSchema, required=True, error_messages=REQUIRED)
@@ -109,7 +168,7 @@ class DecisionSchema(FrenchSchema):
     measure_type = fields.String(load_default=None)
     duration_months = fields.Integer(load_default=None, error_messages=INT,
                                      validate=validate.Range(min=1, max=24, error="Durée entre 1 et 24 mois."))
-    operator_id = fields.Integer(load_default=None, error_messages=INT)
+    operator_id = Id(load_default=None)
     reinforced = fields.Boolean(load_default=False)
     reason = text(load_default="")
     redirected_to = text(max_length=200, load_default="")
@@ -134,7 +193,7 @@ def _date(required=True):
 
 
 TRANSITION_SCHEMAS: dict[str, type[ma.Schema]] = {
-    "assign_operator": FrenchSchema.from_dict({"operator_id": fields.Integer(required=True, error_messages=INT),
+    "assign_operator": FrenchSchema.from_dict({"operator_id": Id(required=True),
                                                "notified_date": _date(required=False)}),
     "start": FrenchSchema.from_dict({"start_date": _date()}),
     "record_contract_sent": FrenchSchema.from_dict({"sent_date": _date()}),
@@ -152,7 +211,7 @@ TRANSITION_SCHEMAS: dict[str, type[ma.Schema]] = {
     "suspend": FrenchSchema.from_dict({"from_date": _date(), "reason": nonempty(), "opinion": text()}),
     "resume": FrenchSchema.from_dict({"resume_date": _date()}),
     "transfer": FrenchSchema.from_dict({
-        "operator_id": fields.Integer(required=True, error_messages=INT),
+        "operator_id": Id(required=True),
         "transfer_date": _date(),
         "reason": fields.String(required=True, error_messages=REQUIRED,
                                 validate=validate.OneOf(list(TRANSFER_REASONS), error="Motif de transfert inconnu.")),

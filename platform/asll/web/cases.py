@@ -147,7 +147,8 @@ def _read_members(form) -> tuple[list[dict], dict, int]:
         values.update({f"members.{position}.{k}": v for k, v in data.items()})
     if len(members) == 1:
         members[0]["is_reference"], new_reference = True, "0"
-    values["reference"] = new_reference or ""
+    # Nobody typed yet: the first row stays checked, as on a blank form; else the choice, or none.
+    values["reference"] = new_reference if new_reference is not None else ("" if members else "0")
     return members, values, rows
 
 
