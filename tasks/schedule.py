@@ -5,6 +5,8 @@ from celery.schedules import crontab
 BEAT_SCHEDULE: dict = {
     # Exports: delete expired export and report files, every hour.
     "exports-cleanup": {"task": "asll.exports.cleanup", "schedule": 3600.0},
+    # API idempotency keys older than IDEMPOTENCY_KEY_HOURS (24 h), every hour.
+    "idempotency-purge": {"task": "asll.idempotency.purge", "schedule": 3600.0},
     # Reminders: every 15 minutes from 7:00 to 19:45 (Europe/Paris, the Celery timezone). The
     # first run of the day records and sends the day's reminders; later runs only re-send what
     # is not sent yet (a lost broker message, a killed worker, a retry) and create nothing twice.

@@ -82,6 +82,12 @@ def load_config(overrides: dict | None = None) -> dict:
         # A job still waiting or running after this long lost its worker (the broker
         # redelivers an unacknowledged task within an hour): it is marked failed.
         "EXPORT_STALL_HOURS": float(os.environ.get("ASLL_EXPORT_STALL_HOURS", "6")),
+        # API Idempotency-Key: a key's first answer is replayed this long (then purged hourly);
+        # a retry waits this long for a first request still running (then a French 409); a key
+        # still claimed after this long lost its process (no request runs that long) and is taken over.
+        "IDEMPOTENCY_KEY_HOURS": float(os.environ.get("ASLL_IDEMPOTENCY_KEY_HOURS", "24")),
+        "IDEMPOTENCY_WAIT_SECONDS": float(os.environ.get("ASLL_IDEMPOTENCY_WAIT_SECONDS", "10")),
+        "IDEMPOTENCY_PENDING_SECONDS": float(os.environ.get("ASLL_IDEMPOTENCY_PENDING_SECONDS", "300")),
         "MAIL_FOLDER": os.environ.get("ASLL_MAIL_FOLDER", str(instance / "mail")),
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
