@@ -71,4 +71,5 @@ def choose_tenant():
         return redirect(url_for("main.dashboard"))
     if not tenants:
         flash("Votre compte n'est rattaché à aucun département. Contactez votre administrateur.", "error")
-    return render_template("choose_tenant.html", form=form, current_tenant_id=g.actor.tenant_id)
+    return render_template("choose_tenant.html", form=form, current_tenant_id=g.actor.tenant_id), \
+        422 if form.errors else 200
