@@ -87,8 +87,10 @@ def _init_extensions(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError):
-        title = "Modifié entre-temps" if isinstance(exc, Conflict) else "Action impossible"
-        return render_template("error.html", title=title, message=exc.message), exc.status
+        if isinstance(exc, Conflict):  # someone else acted first: offer the page again, as it is now
+            return render_template("error.html", title="Modifié entre-temps", message=exc.message,
+                                   back=_same_site_referrer()), exc.status
+        return render_template("error.html", title="Action impossible", message=exc.message), exc.status
 
     @app.errorhandler(sa.exc.DBAPIError)
     @app.errorhandler(StaleDataError)
@@ -132,6 +134,16 @@ def _init_extensions(app: Flask) -> None:
     def _csrf(_exc):
         return render_template("error.html", title="Formulaire expiré",
                                message="Le formulaire a expiré ou n'est pas valide. Rechargez la page et recommencez."), 400
+
+
+def _same_site_referrer() -> str | None:
+    """The page the form was posted from, when it is one of ours (never an outside address)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(request.referrer or "")
+    if parts.netloc != request.host or not parts.path.startswith("/"):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def _tune_sqlite(engine) -> None:

@@ -39,9 +39,7 @@ from asll.services.errors import Conflict, NotFound, PermissionDenied, ServiceEr
 from asll.services.measures import RuleViolation
 from asll.tenancy import tenant_context, unscoped
 from asll.toolkit import ObligationDef, Violation
-from tests.core.workflow_support import (
-    install_workflow_plugin,
-    remove_workflow_plugin,
+from tests.core.workflow_support import (  # noqa: F401  (env and wf are fixtures)
     ACCES,
     CLU,
     DIAGNOSTIC,
@@ -58,27 +56,9 @@ from tests.core.workflow_support import (
     scheduled,
     started_measure,
     submitted_request,
+    env,
+    wf,
 )
-
-
-@pytest.fixture
-def wf(app, app_ctx, world):
-    try:
-        yield install_workflow_plugin(app, world.loire.tenant.id)
-    finally:
-        remove_workflow_plugin(app)
-
-
-@pytest.fixture
-def env(clock, world, app_ctx, wf):
-    loire = world.loire
-    with tenant_context(loire.tenant.id):
-        yield Env(world=world, wf=wf, clock=clock, tenant_id=loire.tenant.id,
-                  operator_org_id=loire.orgs[OrganisationKind.OPERATOR].id,
-                  prescriber=loire.actor(Role.PRESCRIBER), secretary=loire.actor(Role.COMMISSION_SECRETARY),
-                  agent=loire.actor(Role.DEPT_AGENT), operator=loire.actor(Role.OPERATOR_WORKER),
-                  auditor=loire.actor(Role.AUDITOR), admin=loire.actor(Role.DEPT_ADMIN),
-                  member=loire.actor(Role.COMMISSION_MEMBER))
 
 
 def _trail(object_type: str, object_id: int) -> list[AuditEvent]:

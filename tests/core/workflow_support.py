@@ -18,8 +18,9 @@ from asll.models import Measure, MeasureStatus, Obligation, Role
 from asll.plugins.contract import OrganisationSpec
 from asll.services import decisions, measures, requests, tenants, users
 from asll.services import plugins as plugin_service
+from asll.models import OrganisationKind
 from asll.services.actor import Actor
-from asll.tenancy import unscoped
+from asll.tenancy import tenant_context, unscoped
 from asll.toolkit import (
     CommissionDef,
     CommissionRole,
@@ -240,3 +241,25 @@ def install_workflow_plugin(app, tenant_id: int) -> WorkflowPlugin:
 def remove_workflow_plugin(app) -> None:
     app.extensions["asll_plugins"].unregister(WF)
     plugin_service._forget_cache()
+
+
+@pytest.fixture
+def wf(app, app_ctx, world):
+    """The fake département, enabled for the Loire of ``world`` for one test."""
+    try:
+        yield install_workflow_plugin(app, world.loire.tenant.id)
+    finally:
+        remove_workflow_plugin(app)
+
+
+@pytest.fixture
+def env(clock, world, app_ctx, wf):
+    """The Loire's actors on the fake département, in its tenant context, on the fixed clock."""
+    loire = world.loire
+    with tenant_context(loire.tenant.id):
+        yield Env(world=world, wf=wf, clock=clock, tenant_id=loire.tenant.id,
+                  operator_org_id=loire.orgs[OrganisationKind.OPERATOR].id,
+                  prescriber=loire.actor(Role.PRESCRIBER), secretary=loire.actor(Role.COMMISSION_SECRETARY),
+                  agent=loire.actor(Role.DEPT_AGENT), operator=loire.actor(Role.OPERATOR_WORKER),
+                  auditor=loire.actor(Role.AUDITOR), admin=loire.actor(Role.DEPT_ADMIN),
+                  member=loire.actor(Role.COMMISSION_MEMBER))

@@ -416,6 +416,8 @@ def request_decide(request_id: int):
         data["extra"] = extra
     try:
         decision = decisions.decide_alone(g.actor, req.id, data, form_version())
+    except Conflict:
+        raise  # the form is gone or stale: the error page says so and offers the page again
     except ServiceError as exc:
         return render_request(req.id, open_form="decision", values=values, errors=error_fields(exc),
                               status=exc.status)
@@ -485,6 +487,8 @@ def measure_transition(measure_id: int):
               **{f"extra.{k}": v for k, v in data["extra"].items()}}
     try:
         measure, warnings = measures.transition(g.actor, measure.id, name, data, form_version())
+    except Conflict:
+        raise  # the form is gone or stale: the error page says so and offers the page again
     except ServiceError as exc:
         return render_measure(measure_id, open_form=name, values=values, errors=error_fields(exc),
                               status=exc.status)
