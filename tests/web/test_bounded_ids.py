@@ -1,9 +1,10 @@
-"""Ids typed or tampered with in the web forms: out of an id column's range, zero, negative
+"""Bounded input in the web forms. Ids typed or tampered with: out of an id column's range, zero, negative
 or not a number, each form answers a French 422 (or, for the hidden target of a one-button
 form, the French 400/404 a wrong URL id gets) and stores nothing, on SQLite and PostgreSQL.
 
 2**31 is the first number PostgreSQL's INTEGER refuses and 2**63 the first SQLite's refuses:
-both used to reach the database and answer a 500.
+both used to reach the database and answer a 500. And a household's members: one reference
+person, at most MAX_MEMBERS people.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from asll.models import (
 )
 from asll.models.exports import ExportJob
 from asll.services import decisions, requests
+from asll.services.schemas import MAX_MEMBERS
 from asll.tenancy import tenant_context, unscoped
 from tests.conftest import csrf_token, login
 from tests.web.conftest import COMMISSION, COMMISSION_TYPE, SHORT, page, text
@@ -299,3 +301,67 @@ def test_an_id_in_range_still_goes_through(world, as_role, app):
     assert response.status_code == 302
     with app.app_context(), tenant_context(world.loire.tenant.id):
         assert db.session.get(Household, world.loire.household.id).landlord_id == landlord
+
+
+# -- households: one reference person, at most MAX_MEMBERS members --------------------------------
+def _rows(count: int) -> dict:
+    found = {"rows": str(count)}
+    for index in range(count):
+        found.update({f"members.{index}.last_name": "Diallo", f"members.{index}.first_name": f"Enfant {index}"})
+    return found
+
+
+MEMBER_RULES = {
+    # The radio points at a row left blank: nobody is designated among the people entered.
+    "no reference person": ({**_rows(2), "rows": "3", "reference": "2"},
+                            "Désignez la personne de référence du ménage parmi ses membres."),
+    # A tampered form sends the radio twice.
+    "two reference persons": ({**_rows(2), "reference": ["0", "1"]},
+                              "Une seule personne de référence par ménage (2 sont désignées)."),
+    "one member too many": ({**_rows(MAX_MEMBERS + 1), "reference": "0"}, f"{MAX_MEMBERS} membres au plus par ménage."),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MEMBER_RULES))
+def test_the_household_form_refuses_a_household_breaking_the_member_rules(world, as_role, app, case):
+    data, message = MEMBER_RULES[case]
+    client = as_role(Role.PRESCRIBER)
+    before = _stored(app, world.loire.tenant.id, Household, HouseholdMember)
+    response = client.post("/menages/nouveau", data={"csrf_token": _token(client, "/menages/nouveau"),
+                                                     "city": "Roanne", **data})
+    assert response.status_code == 422
+    assert f"Membres du ménage : {message}" in text(response)
+    form = page(response)
+    form.assert_summary_targets_exist()
+    assert "#reference-0" in form.summary_links
+    people = int(data["rows"]) if case == "one member too many" else 2
+    assert [form.widget(f"members.{i}.first_name")["value"] for i in range(people)] == \
+        [f"Enfant {i}" for i in range(people)]  # every row typed comes back for the correction
+    assert _stored(app, world.loire.tenant.id, Household, HouseholdMember) == before
+
+
+def test_the_household_form_creates_the_largest_household_with_the_reference_chosen(world, as_role, app):
+    client = as_role(Role.PRESCRIBER)
+    response = client.post("/menages/nouveau", data={"csrf_token": _token(client, "/menages/nouveau"),
+                                                     **_rows(MAX_MEMBERS), "reference": "4"})
+    assert response.status_code == 302
+    with app.app_context(), tenant_context(world.loire.tenant.id):
+        household = db.session.scalars(sa.select(Household).order_by(Household.id.desc())).first()
+        assert len(household.members) == MAX_MEMBERS
+        assert [m.first_name for m in household.members if m.is_reference] == ["Enfant 4"]
+    # Adding rows stops at the limit: the form never offers a row it would refuse.
+    more = client.post("/menages/nouveau", data={"csrf_token": _token(client, "/menages/nouveau"),
+                                                 "rows": str(MAX_MEMBERS - 1), "add_rows": "1"})
+    assert f"members.{MAX_MEMBERS - 1}.last_name" in page(more).inputs
+    assert f"members.{MAX_MEMBERS}.last_name" not in page(more).inputs
+
+
+def test_a_single_person_is_the_reference_whatever_the_radio_says(world, as_role, app):
+    client = as_role(Role.PRESCRIBER)
+    response = client.post("/menages/nouveau", data={"csrf_token": _token(client, "/menages/nouveau"),
+                                                     "rows": "3", "reference": "0",
+                                                     "members.2.last_name": "Roux", "members.2.first_name": "Paul"})
+    assert response.status_code == 302
+    with app.app_context(), tenant_context(world.loire.tenant.id):
+        household = db.session.scalars(sa.select(Household).order_by(Household.id.desc())).first()
+        assert [(m.first_name, m.is_reference) for m in household.members] == [("Paul", True)]
