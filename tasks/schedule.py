@@ -3,8 +3,9 @@
 from celery.schedules import crontab
 
 BEAT_SCHEDULE: dict = {
-    # Exports: delete expired export and report files, every hour.
-    "exports-cleanup": {"task": "asll.exports.cleanup", "schedule": 3600.0},
+    # Exports, every minute: take up again (or fail) the jobs whose worker died or whose message
+    # was lost, once their lease (EXPORT_LEASE_SECONDS) has expired; delete expired files.
+    "exports-cleanup": {"task": "asll.exports.cleanup", "schedule": 60.0},
     # API idempotency keys older than IDEMPOTENCY_KEY_HOURS (24 h), every hour.
     "idempotency-purge": {"task": "asll.idempotency.purge", "schedule": 3600.0},
     # Reminders: every 15 minutes from 7:00 to 19:45 (Europe/Paris, the Celery timezone). The

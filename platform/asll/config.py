@@ -59,6 +59,13 @@ def load_config(overrides: dict | None = None) -> dict:
         or redis_url
         or f"db+sqlite:///{instance / 'celery-results.sqlite'}"
     )
+    # Redis gives an unacknowledged message back after this; longer than every countdown a
+    # task uses (reminder retries: 300 s) and than the export lease, so that a redelivery
+    # finds a dead run's lease expired (a live run's redelivered message does nothing).
+    visibility_timeout = float(os.environ.get("ASLL_BROKER_VISIBILITY_TIMEOUT", "600"))
+    # Connecting to the broker to send a task gives up after this: a request that enqueues
+    # answers a French 503 within seconds when the broker is down, instead of hanging.
+    broker_timeout = float(os.environ.get("ASLL_BROKER_TIMEOUT", "2"))
     config = {
         "ASLL_ENV": env,
         "INSTANCE_PATH": str(instance),
@@ -79,9 +86,15 @@ def load_config(overrides: dict | None = None) -> dict:
         "EXPORT_PATH": os.environ.get("ASLL_EXPORT_PATH", str(instance / "exports")),
         # Files hold personal data: kept this long after they are produced, then deleted.
         "EXPORT_RETENTION_HOURS": float(os.environ.get("ASLL_EXPORT_RETENTION_HOURS", "72")),
-        # A job still waiting or running after this long lost its worker (the broker
-        # redelivers an unacknowledged task within an hour): it is marked failed.
-        "EXPORT_STALL_HOURS": float(os.environ.get("ASLL_EXPORT_STALL_HOURS", "6")),
+        # Exports survive a dead worker; these four are set together (README, "exports"):
+        # a run renews its lease at every progress write (every second while rows stream), so a
+        # lease not renewed for EXPORT_LEASE_SECONDS means the worker died: the next message
+        # for the job (the minute sweep's, or the broker's redelivery) starts it again from
+        # zero, at most EXPORT_MAX_ATTEMPTS runs; a job no worker has started within
+        # EXPORT_STALL_MINUTES is failed with a French message instead of waiting for ever.
+        "EXPORT_LEASE_SECONDS": float(os.environ.get("ASLL_EXPORT_LEASE_SECONDS", "120")),
+        "EXPORT_MAX_ATTEMPTS": int(os.environ.get("ASLL_EXPORT_MAX_ATTEMPTS", "3")),
+        "EXPORT_STALL_MINUTES": float(os.environ.get("ASLL_EXPORT_STALL_MINUTES", "30")),
         # API Idempotency-Key: a key's first answer is replayed this long (then purged hourly);
         # a retry waits this long for a first request still running (then a French 409); a key
         # still claimed after this long lost its process (no request runs that long) and is taken over.
@@ -107,6 +120,20 @@ def load_config(overrides: dict | None = None) -> dict:
             "worker_prefetch_multiplier": 1,
             "task_always_eager": _bool("CELERY_TASK_ALWAYS_EAGER", False),
             "broker_connection_retry_on_startup": True,
+            "broker_connection_timeout": broker_timeout,
+            "broker_transport_options": {
+                "visibility_timeout": visibility_timeout,
+                "socket_connect_timeout": broker_timeout,
+                # Look for messages to give back every tenth of the timeout (at most every 10 s).
+                "unacked_restore_interval": max(1, min(10, int(visibility_timeout // 10))),
+                "unacked_restore_throttle": 1,
+            },
+            # One quick retry, not Celery's default of three, each bounded by the timeout above.
+            "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.5,
+                                          "interval_max": 0.5},
+            "redis_socket_connect_timeout": broker_timeout,
+            "result_backend_transport_options": {"retry_policy": {"max_retries": 2, "interval_start": 0,
+                                                                  "interval_step": 0.5, "interval_max": 0.5}},
             "timezone": "Europe/Paris",
             "beat_schedule_filename": str(instance / "celerybeat-schedule"),
         },

@@ -188,29 +188,6 @@ def test_expired_files_are_deleted_and_refused(loire, app):
     assert _audit("export.expire")[0].changes == {"export_ids": [job.id]}
 
 
-def test_a_job_whose_worker_died_fails_and_its_partial_file_is_deleted(loire):
-    admin = loire.actor(Role.DEPT_ADMIN)
-    done = _export(admin)
-    _job, kept, _name, _type = exports.open_file(admin, done.id)
-    # A worker killed mid-file: the job stays "running", the partial file belongs to no job.
-    killed = exports.request_export(admin, {"dataset": "measures"}, send_to_worker=False)
-    killed.status, killed.started_at = ExportStatus.RUNNING, utcnow()
-    db.session.commit()
-    partial = kept.with_name("0123456789abcdef0123456789abcdef.csv")
-    partial.write_text("Nom;Prénom\nBernard;Louise\n", encoding="utf-8")
-    written_at = utcnow().timestamp()  # the test clock, not the file system's
-    os.utime(partial, (written_at, written_at))
-    assert exports.fail_stalled(loire.tenant_id, now=utcnow() + timedelta(hours=5)) == 0
-    assert partial.exists() and exports.get_job(admin, killed.id).status is ExportStatus.RUNNING
-    assert exports.fail_stalled(loire.tenant_id, now=utcnow() + timedelta(hours=7)) == 1
-    failed = exports.get_job(admin, killed.id)
-    assert failed.status is ExportStatus.FAILED and "interrompu" in failed.error and "relancez" in failed.error
-    assert not partial.exists(), "a killed worker's file of personal data must not stay on disk"
-    assert kept.exists() and exports.get_job(admin, done.id).status is ExportStatus.DONE
-    assert _audit("export.failed")[0].changes["export_ids"] == [killed.id]
-    assert exports.fail_stalled(loire.tenant_id, now=utcnow() + timedelta(hours=8)) == 0
-
-
 def test_the_pseudonymised_export_has_no_identity_and_stable_pseudonyms(loire):
     admin = loire.actor(Role.DEPT_ADMIN)
     named = {r["Référence du ménage"]: r for r in _csv_rows(admin, _export(admin))}

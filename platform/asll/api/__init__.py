@@ -57,6 +57,7 @@ def init_app(app: Flask) -> None:
         case_requests,
         commission,
         documents,
+        exports,
         households,
         measures,
         references,

@@ -46,12 +46,18 @@ class ExportJob(TenantScoped, Base):
     nothing stored here can widen what the export contains. ``scope`` keeps the roles and
     organisations the file was produced with, so a download after a loss of rights is refused.
     ``files`` maps a format (``csv``, ``xlsx``, ``pdf``) to its stored file.
+
+    ``claim_token`` names the run that holds the job (and its file, ``<tenant>/<token>.<ext>``);
+    the run renews ``lease_expires_at`` as it progresses; once the lease has expired the next
+    message takes the job over from zero (``attempts`` counts the runs started). For a job
+    still waiting, ``lease_expires_at`` is when the sweep sends its message again.
     """
 
     __tablename__ = "export_job"
     __table_args__ = (
         sa.Index("ix_export_job_tenant_user", "tenant_id", "user_id", "created_at"),
         sa.Index("ix_export_job_tenant_status_expires", "tenant_id", "status", "expires_at"),
+        sa.Index("ix_export_job_tenant_status_lease", "tenant_id", "status", "lease_expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,6 +80,9 @@ class ExportJob(TenantScoped, Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    claim_token: Mapped[str] = mapped_column(sa.String(32), default="", server_default="")
+    lease_expires_at: Mapped[datetime | None]
 
 
 class ExportSecret(TenantScoped, Base):

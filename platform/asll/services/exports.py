@@ -39,7 +39,7 @@ from decimal import Decimal
 from enum import Enum
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import marshmallow as ma
 import sqlalchemy as sa
@@ -362,7 +362,7 @@ def request_export(actor: Actor, data: dict, *, send_to_worker: bool = True) -> 
     filters = _clean_filters(actor, dataset, loaded["filters"])
     job = ExportJob(user_id=actor.user_id, tenant_id=actor.tenant_id, kind=ExportKind.EXPORT, dataset=dataset,
                     file_format=loaded["file_format"], pseudonymised=loaded["pseudonymised"], columns=wanted,
-                    filters=filters)
+                    filters=filters, lease_expires_at=utcnow() + lease())
     db.session.add(job)
     db.session.flush()
     audit.record(actor, "export.request", object_type="export_job", object_id=job.id,
@@ -379,7 +379,8 @@ def request_annual_report(actor: Actor, year) -> ExportJob:
     statistics.require_statistics_role(actor)
     year = statistics.check_year(year)
     job = ExportJob(user_id=actor.user_id, tenant_id=actor.tenant_id, kind=ExportKind.ANNUAL_REPORT,
-                    dataset="statistics", file_format="xlsx+pdf", year=year, columns=[], filters={})
+                    dataset="statistics", file_format="xlsx+pdf", year=year, columns=[], filters={},
+                    lease_expires_at=utcnow() + lease())
     db.session.add(job)
     db.session.flush()
     audit.record(actor, "report.request", object_type="export_job", object_id=job.id, changes={"year": year})
@@ -395,17 +396,43 @@ BROKER_DOWN = ("Le service de production des fichiers ne répond pas pour le mom
 def dispatch(job: ExportJob) -> None:
     """Send the job to the worker; called after the commit so the worker finds the row.
 
-    If the broker cannot be reached the job would wait for ever: it is failed at once, and the
-    user is told to try again (the request is in the job list, nothing else was changed)."""
+    If the broker cannot be reached (the attempt is bounded by ``ASLL_BROKER_TIMEOUT``) the job
+    would wait for ever: it is failed at once, and the user is told to try again (the request
+    is in the job list, nothing else was changed); the caller answers a French 503."""
+    if not send_to_worker(job.id, job.tenant_id):
+        _fail_waiting(job.id, BROKER_DOWN)
+        raise ServiceUnavailable(BROKER_DOWN)
+
+
+def send_to_worker(export_id: int, tenant_id: int) -> bool:
+    """Publish the job's message; False when the broker did not take it (logged)."""
     from kombu.exceptions import OperationalError
 
     celery_app = current_app.extensions["celery"]
     try:
-        celery_app.tasks[TASK_NAME].apply_async(kwargs={"export_id": job.id, "tenant_id": job.tenant_id})
-    except OperationalError as exc:
-        current_app.logger.error("Export %s non transmis au broker : %s", job.id, exc)
-        _failed(job, [], BROKER_DOWN)
-        raise ServiceUnavailable(BROKER_DOWN) from exc
+        # The task keeps no result (``ignore_result``: the job row is the result), so sending it
+        # does not wait on the result backend, which is down whenever a Redis broker is.
+        celery_app.tasks[TASK_NAME].apply_async(kwargs={"export_id": export_id, "tenant_id": tenant_id})
+    except (OperationalError, OSError) as exc:
+        current_app.logger.error("Export %s non transmis au broker : %s", export_id, exc)
+        return False
+    return True
+
+
+def _fail_waiting(export_id: int, message: str) -> None:
+    """Fail a job no run has claimed (its message could not be sent); audited."""
+    db.session.rollback()
+    table = ExportJob.__table__
+    failed = db.session.execute(sa.update(ExportJob).where(
+        ExportJob.id == export_id, ExportJob.status == ExportStatus.PENDING, ExportJob.claim_token == "")
+        .values(status=ExportStatus.FAILED, error=message[:500], finished_at=utcnow(), lease_expires_at=None)
+        .execution_options(synchronize_session=False)).rowcount
+    if failed == 1:
+        tenant_id = db.session.scalar(sa.select(table.c.tenant_id).where(table.c.id == export_id))
+        audit.record(Actor.system(tenant_id, label="exports"), "export.failed", object_type="export_job",
+                     object_id=export_id, changes={"error": message[:500]}, tenant_id=tenant_id)
+    db.session.commit()
+    db.session.expire_all()
 
 
 # -- reading jobs -----------------------------------------------------------------------
@@ -510,11 +537,21 @@ def _storage_path(tenant_id: int, key: str) -> Path:
     return export_root() / match.group(1) / f"{match.group(2)}.{match.group(3)}"
 
 
-def _new_storage(tenant_id: int, fmt: str) -> tuple[str, Path]:
-    key = f"{tenant_id}/{uuid.uuid4().hex}.{fmt}"
+def _run_storage(tenant_id: int, token: str, fmt: str) -> tuple[str, Path]:
+    """Where a run writes its file: named after the run's claim token, so whoever takes the job
+    over (or the sweep) knows which partial file to delete; a job ends with one file at most."""
+    key = f"{tenant_id}/{token}.{fmt}"
     path = _storage_path(tenant_id, key)
     path.parent.mkdir(parents=True, exist_ok=True)
     return key, path
+
+
+def _delete_run_files(tenant_id: int, token: str) -> None:
+    """Delete what the run ``token`` may have left (a partial file of personal data)."""
+    if not token:
+        return
+    for fmt in CONTENT_TYPES:
+        _storage_path(tenant_id, f"{tenant_id}/{token}.{fmt}").unlink(missing_ok=True)
 
 
 def _file_entry(key: str, path: Path, filename: str) -> dict:
@@ -856,18 +893,98 @@ def _sheet_name(title: str, used: set[str]) -> str:
 
 
 # -- running a job (in the worker) --------------------------------------------------------
-class _Progress:
-    """Writes the job's progress on its own connection, so the streaming read is not disturbed."""
+class LeaseLost(Exception):
+    """This run no longer holds its job: its lease expired and another run took the job over."""
 
-    def __init__(self, job: ExportJob, total: int):
-        self.job_id, self.tenant_id, self.total = job.id, job.tenant_id, total
+
+def lease() -> timedelta:
+    return timedelta(seconds=current_app.config["EXPORT_LEASE_SECONDS"])  # config.py: ASLL_EXPORT_LEASE_SECONDS
+
+
+def max_attempts() -> int:
+    return int(current_app.config["EXPORT_MAX_ATTEMPTS"])  # config.py: ASLL_EXPORT_MAX_ATTEMPTS
+
+
+def _lease_over(now: datetime):
+    return sa.or_(ExportJob.lease_expires_at.is_(None), ExportJob.lease_expires_at < now)
+
+
+def _holder(export_id: int):
+    """The job's claim as it is now in the database (columns: the session's identity map is bypassed)."""
+    return db.session.execute(sa.select(
+        ExportJob.id, ExportJob.tenant_id, ExportJob.status, ExportJob.claim_token, ExportJob.attempts,
+        ExportJob.lease_expires_at).where(ExportJob.id == export_id)).one_or_none()
+
+
+def claim(export_id: int, now: datetime | None = None) -> str | None:
+    """Take the job for one run; the run's token, or None when this message must do nothing.
+
+    A conditional UPDATE checked by its rowcount, as the reminders' outbox claim: it matches
+    only the status, claim token and attempt count just read, so of N messages for one job
+    (a redelivery, the sweep's, a double send) exactly one run starts; PostgreSQL re-checks
+    the condition after waiting on the row, SQLite runs one writer at a time. A job waiting,
+    or running under an expired lease (its worker died), is taken: attempt + 1, progress back
+    to zero, the previous run's partial file deleted. A finished job, or one whose lease a
+    live run holds, is left alone; after ``EXPORT_MAX_ATTEMPTS`` runs the job is failed.
+    """
+    now = now or utcnow()
+    row = _holder(export_id)
+    if row is None:
+        raise NotFound("Export introuvable.")
+    if row.status is ExportStatus.RUNNING:
+        if row.lease_expires_at is not None and _aware(row.lease_expires_at) > now:
+            return None  # a live run holds it
+    elif row.status is not ExportStatus.PENDING:
+        return None  # done, failed or expired: left as it is
+    same_claim = (ExportJob.id == export_id, ExportJob.status == row.status,
+                  ExportJob.claim_token == row.claim_token, ExportJob.attempts == row.attempts)
+    if row.attempts >= max_attempts():
+        if _fail_claim(row, same_claim, now):
+            _delete_run_files(row.tenant_id, row.claim_token)
+        return None
+    token = uuid.uuid4().hex
+    taken = db.session.execute(
+        sa.update(ExportJob).where(*same_claim, sa.or_(ExportJob.status == ExportStatus.PENDING, _lease_over(now)))
+        .values(status=ExportStatus.RUNNING, claim_token=token, attempts=ExportJob.attempts + 1,
+                lease_expires_at=now + lease(), started_at=now, finished_at=None, error="", files={},
+                row_count=None, progress_done=0, progress_total=0)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    if taken != 1:
+        return None
+    _delete_run_files(row.tenant_id, row.claim_token)
+    return token
+
+
+def _fail_claim(row, same_claim, now: datetime) -> bool:
+    failed = db.session.execute(sa.update(ExportJob).where(*same_claim).values(
+        status=ExportStatus.FAILED, error=STALLED_MESSAGE, finished_at=now, lease_expires_at=None)
+        .execution_options(synchronize_session=False)).rowcount
+    if failed == 1:
+        audit.record(Actor.system(row.tenant_id, label="exports"), "export.failed", object_type="export_job",
+                     object_id=row.id, changes={"error": STALLED_MESSAGE, "attempts": row.attempts},
+                     tenant_id=row.tenant_id)
+    db.session.commit()
+    return failed == 1
+
+
+class _Progress:
+    """Writes the job's progress, and renews the run's lease, on its own connection (the
+    streaming read is not disturbed); raises :class:`LeaseLost` once another run holds the job."""
+
+    def __init__(self, job: ExportJob, token: str, total: int):
+        self.job_id, self.tenant_id, self.token, self.total = job.id, job.tenant_id, token, total
         self.last_rows, self.last_time = 0, time.monotonic()
 
     def write(self, done: int) -> None:
         table = ExportJob.__table__
         with db.engine.begin() as connection:
-            connection.execute(sa.update(table).where(table.c.id == self.job_id, table.c.tenant_id == self.tenant_id)
-                               .values(progress_done=done, progress_total=self.total))
+            renewed = connection.execute(
+                sa.update(table).where(table.c.id == self.job_id, table.c.tenant_id == self.tenant_id,
+                                       table.c.claim_token == self.token)
+                .values(progress_done=done, progress_total=self.total, lease_expires_at=utcnow() + lease())).rowcount
+        if renewed != 1:
+            raise LeaseLost(self.job_id)
         self.last_rows, self.last_time = done, time.monotonic()
 
     def __call__(self, done: int) -> None:
@@ -890,50 +1007,73 @@ def actor_for_job(job: ExportJob) -> Actor:
 
 
 def run_job(export_id: int) -> dict:
-    """Produce the file(s) of a job; idempotent (a finished job is left as it is)."""
-    job = db.session.scalar(sa.select(ExportJob).where(ExportJob.id == export_id))
-    if job is None:
-        raise NotFound("Export introuvable.")
-    if job.status in (ExportStatus.DONE, ExportStatus.EXPIRED):
-        return job_status(job)
+    """Produce the file(s) of a job if this call wins its claim (see :func:`claim`); any other
+    call, and a call for a finished job, changes nothing and returns the job's state."""
+    token = claim(export_id)
+    if token is None:
+        return job_status(_fresh(export_id))
+    job = _fresh(export_id)
     written: list[Path] = []
     try:
         actor = actor_for_job(job)
-        job.status, job.started_at, job.error = ExportStatus.RUNNING, utcnow(), ""
-        job.progress_done, job.files = 0, {}
-        db.session.commit()
         if job.kind is ExportKind.ANNUAL_REPORT:
-            files, rows = _run_report(actor, job, written)
+            files, rows = _run_report(actor, job, token, written)
         else:
-            files, rows = _run_export(actor, job, written)
+            files, rows = _run_export(actor, job, token, written)
+    except LeaseLost:
+        _discard(written)
+        return job_status(_fresh(export_id))
     except ServiceError as exc:
-        _failed(job, written, exc.message)
-        return job_status(job)
+        _fail_run(job.id, token, written, exc.message)
+        return job_status(_fresh(export_id))
     except Exception:
-        _failed(job, written, "Erreur technique pendant la production du fichier ; l'équipe a été prévenue.")
+        _fail_run(job.id, token, written, "Erreur technique pendant la production du fichier ; l'équipe a été prévenue.")
         raise
-    job.files, job.row_count = files, rows
-    job.status, job.finished_at = ExportStatus.DONE, utcnow()
-    job.expires_at = job.finished_at + retention()
-    job.scope = _scope_of(actor)
+    finished = utcnow()
+    done = db.session.execute(sa.update(ExportJob).where(
+        ExportJob.id == job.id, ExportJob.claim_token == token, ExportJob.status == ExportStatus.RUNNING)
+        .values(status=ExportStatus.DONE, files=files, row_count=rows, finished_at=finished,
+                expires_at=finished + retention(), scope=_scope_of(actor), lease_expires_at=None)
+        .execution_options(synchronize_session=False)).rowcount
+    if done != 1:  # taken over while the file was being closed: the other run's file is the one
+        _discard(written)
+        return job_status(_fresh(export_id))
     produced = {fmt: {"sha256": entry["sha256"], "size": entry["size"]} for fmt, entry in files.items()}
     audit.record(actor, "report.done" if job.kind is ExportKind.ANNUAL_REPORT else "export.done",
                  object_type="export_job", object_id=job.id,
                  changes={"rows": rows, "files": produced, "pseudonymised": job.pseudonymised,
                           "columns": job.columns, "filters": job.filters})
     db.session.commit()
+    job = _fresh(export_id)
     notify_ready(job)
     return job_status(job)
 
 
-def _failed(job: ExportJob, written: list[Path], message: str) -> None:
+def _fresh(export_id: int) -> ExportJob:
+    job = db.session.scalar(sa.select(ExportJob).where(ExportJob.id == export_id)
+                            .execution_options(populate_existing=True))
+    if job is None:
+        raise NotFound("Export introuvable.")
+    return job
+
+
+def _discard(written: list[Path]) -> None:
     db.session.rollback()
     for path in written:
         path.unlink(missing_ok=True)
-    job = db.session.scalar(sa.select(ExportJob).where(ExportJob.id == job.id))
-    job.status, job.error, job.finished_at = ExportStatus.FAILED, message[:500], utcnow()
-    audit.record(Actor.system(job.tenant_id, label="exports"), "export.failed", object_type="export_job",
-                 object_id=job.id, changes={"error": message[:500]})
+
+
+def _fail_run(export_id: int, token: str, written: list[Path], message: str) -> None:
+    """Fail the job this run holds (not one another run took over meanwhile); audited."""
+    _discard(written)
+    failed = db.session.execute(sa.update(ExportJob).where(
+        ExportJob.id == export_id, ExportJob.claim_token == token, ExportJob.status == ExportStatus.RUNNING)
+        .values(status=ExportStatus.FAILED, error=message[:500], finished_at=utcnow(), lease_expires_at=None)
+        .execution_options(synchronize_session=False)).rowcount
+    if failed == 1:
+        tenant_id = _holder(export_id).tenant_id
+        audit.record(Actor.system(tenant_id, label="exports"), "export.failed", object_type="export_job",
+                     object_id=export_id, changes={"error": message[:500]}, tenant_id=tenant_id)
     db.session.commit()
 
 
@@ -947,13 +1087,13 @@ def _filename(job: ExportJob, fmt: str) -> str:
     return f"export-{names.get(job.dataset, job.dataset)}{suffix}-{code}-{stamp}-{job.id}.{fmt}"
 
 
-def _run_export(actor: Actor, job: ExportJob, written: list[Path]) -> tuple[dict, int]:
+def _run_export(actor: Actor, job: ExportJob, token: str, written: list[Path]) -> tuple[dict, int]:
     plan = plan_for(actor, job.dataset, list(job.columns), job.pseudonymised)
     db.session.commit()  # the secret, if just created; the session only reads from now on
     total = count_rows(actor, job.dataset, job.filters or {})
-    progress = _Progress(job, total)
+    progress = _Progress(job, token, total)
     progress.write(0)
-    key, path = _new_storage(job.tenant_id, job.file_format)
+    key, path = _run_storage(job.tenant_id, token, job.file_format)
     written.append(path)
     rows = stream_rows(actor, job.dataset, job.filters or {}, plan)
     if job.file_format == "csv":
@@ -962,7 +1102,6 @@ def _run_export(actor: Actor, job: ExportJob, written: list[Path]) -> tuple[dict
         count = write_xlsx(path, DATASETS[job.dataset], plan.header, rows, progress)
     progress.total = max(total, count)
     progress.write(count)
-    db.session.expire(job)
     return {job.file_format: _file_entry(key, path, _filename(job, job.file_format))}, count
 
 
@@ -1033,21 +1172,20 @@ def render_report_pdf(context: dict) -> bytes:
     return weasyprint.HTML(string=html, url_fetcher=_NoExternalResources()).write_pdf()
 
 
-def _run_report(actor: Actor, job: ExportJob, written: list[Path]) -> tuple[dict, int]:
-    progress = _Progress(job, 3)
+def _run_report(actor: Actor, job: ExportJob, token: str, written: list[Path]) -> tuple[dict, int]:
+    progress = _Progress(job, token, 3)
     progress.write(0)
     tables = statistics.tables_for(actor, job.year)
     progress.write(1)
     tenant = plugin_service.tenant_info(job.tenant_id)
-    xlsx_key, xlsx_path = _new_storage(job.tenant_id, "xlsx")
+    xlsx_key, xlsx_path = _run_storage(job.tenant_id, token, "xlsx")
     written.append(xlsx_path)
     write_report_xlsx(xlsx_path, tenant.name, job.year, tables)
     progress.write(2)
-    pdf_key, pdf_path = _new_storage(job.tenant_id, "pdf")
+    pdf_key, pdf_path = _run_storage(job.tenant_id, token, "pdf")
     written.append(pdf_path)
     pdf_path.write_bytes(render_report_pdf(report_context(job.tenant_id, job.year, tables)))
     progress.write(3)
-    db.session.expire(job)
     return {"xlsx": _file_entry(xlsx_key, xlsx_path, _filename(job, "xlsx")),
             "pdf": _file_entry(pdf_key, pdf_path, _filename(job, "pdf"))}, len(tables)
 
@@ -1122,49 +1260,105 @@ STALLED_MESSAGE = "L'export a été interrompu par un incident technique ; relan
 
 
 def stall_limit() -> timedelta:
-    return timedelta(hours=current_app.config["EXPORT_STALL_HOURS"])  # config.py: ASLL_EXPORT_STALL_HOURS
+    return timedelta(minutes=current_app.config["EXPORT_STALL_MINUTES"])  # config.py: ASLL_EXPORT_STALL_MINUTES
+
+
+@dataclass(frozen=True)
+class Recovery:
+    requeued: list[int]
+    failed: list[int]
+
+
+def recover(tenant_id: int, now: datetime | None = None) -> Recovery:
+    """Take up again, or fail, the tenant's jobs whose run or message was lost.
+
+    Run by beat every minute, so that a killed worker's export does not depend on the broker
+    giving its message back (the embedded transport never does, Redis only after its
+    visibility timeout, and a message already redelivered to a live run was consumed):
+
+    - running under an expired lease (the worker died): back to waiting, its partial file
+      deleted, and sent again; failed with :data:`STALLED_MESSAGE` once it has had
+      ``EXPORT_MAX_ATTEMPTS`` runs;
+    - waiting past its send-again time (a message lost, or queued behind others): sent again
+      (a duplicate message does nothing, see :func:`claim`); failed once no run has started
+      within ``EXPORT_STALL_MINUTES`` (no worker is there to produce it).
+
+    Each change is a conditional UPDATE on what was read, so overlapping sweeps, and a run
+    renewing its lease meanwhile, never act twice.
+    """
+    now = now or utcnow()
+    rows = db.session.execute(sa.select(
+        ExportJob.id, ExportJob.status, ExportJob.claim_token, ExportJob.attempts,
+        sa.func.coalesce(ExportJob.started_at, ExportJob.created_at).label("waiting_since"))
+        .where(ExportJob.tenant_id == tenant_id, ExportJob.status.in_((ExportStatus.PENDING, ExportStatus.RUNNING)),
+               _lease_over(now))
+        .order_by(ExportJob.id)).all()
+    requeued, failed, stale_tokens = [], [], []
+    for row in rows:
+        same = (ExportJob.id == row.id, ExportJob.status == row.status, ExportJob.claim_token == row.claim_token,
+                _lease_over(now))
+        give_up = (row.attempts >= max_attempts() if row.status is ExportStatus.RUNNING
+                   else _aware(row.waiting_since) <= now - stall_limit())
+        if give_up:
+            values = {"status": ExportStatus.FAILED, "error": STALLED_MESSAGE, "finished_at": now,
+                      "lease_expires_at": None}
+        elif row.status is ExportStatus.RUNNING:
+            values = {"status": ExportStatus.PENDING, "claim_token": "", "lease_expires_at": now + lease(),
+                      "progress_done": 0}
+        else:
+            values = {"lease_expires_at": now + lease()}
+        changed = db.session.execute(sa.update(ExportJob).where(*same).values(**values)
+                                     .execution_options(synchronize_session=False)).rowcount
+        if changed != 1:
+            continue
+        (failed if give_up else requeued).append(row.id)
+        stale_tokens.append(row.claim_token)
+    if failed:
+        audit.record(Actor.system(tenant_id, label="exports"), "export.failed", object_type="export_job",
+                     changes={"export_ids": failed, "error": STALLED_MESSAGE}, tenant_id=tenant_id)
+    db.session.commit()
+    for token in stale_tokens:
+        _delete_run_files(tenant_id, token)
+    for export_id in requeued:
+        send_to_worker(export_id, tenant_id)  # if the broker is down, the next sweep sends it
+    _delete_orphan_files(tenant_id, now - lease())
+    return Recovery(requeued, failed)
 
 
 def fail_stalled(tenant_id: int, now: datetime | None = None) -> int:
-    """Mark as failed the jobs whose worker died, and delete the files such workers left.
-
-    A killed worker leaves its job "en cours" for ever and a partial file of personal data
-    that no job refers to; both are swept once they are older than :func:`stall_limit`.
-    """
-    now = now or utcnow()
-    limit = now - stall_limit()
-    stalled = list(db.session.scalars(sa.select(ExportJob).where(
-        ExportJob.tenant_id == tenant_id, ExportJob.status.in_((ExportStatus.PENDING, ExportStatus.RUNNING)),
-        sa.func.coalesce(ExportJob.started_at, ExportJob.created_at) <= limit)))
-    for job in stalled:
-        job.status, job.error, job.finished_at = ExportStatus.FAILED, STALLED_MESSAGE, now
-    if stalled:
-        audit.record(Actor.system(tenant_id, label="exports"), "export.failed", object_type="export_job",
-                     changes={"export_ids": [job.id for job in stalled], "error": STALLED_MESSAGE},
-                     tenant_id=tenant_id)
-    db.session.commit()
-    _delete_orphan_files(tenant_id, limit)
-    return len(stalled)
+    """How many of the tenant's lost jobs were failed (the others were taken up again)."""
+    return len(recover(tenant_id, now).failed)
 
 
 def _delete_orphan_files(tenant_id: int, older_than: datetime) -> None:
+    """Delete export files no job refers to (a run killed after a takeover, say), once they are
+    older than ``older_than``; a running job's own file (named after its token) is kept."""
     folder = export_root() / str(tenant_id)
     if not folder.is_dir():
         return
-    known = {entry.get("key") for files in db.session.scalars(sa.select(ExportJob.files).where(
-        ExportJob.tenant_id == tenant_id, ExportJob.status.in_(
-            (ExportStatus.PENDING, ExportStatus.RUNNING, ExportStatus.DONE)))) for entry in (files or {}).values()}
+    live = (ExportStatus.PENDING, ExportStatus.RUNNING, ExportStatus.DONE)
+    rows = db.session.execute(sa.select(ExportJob.files, ExportJob.claim_token).where(
+        ExportJob.tenant_id == tenant_id, ExportJob.status.in_(live))).all()
+    known = {entry.get("key") for row in rows for entry in (row.files or {}).values()}
+    running = {row.claim_token for row in rows if row.claim_token}
     cutoff = older_than.timestamp()
     for path in folder.iterdir():
         key = f"{tenant_id}/{path.name}"
-        if _STORAGE_KEY.match(key) and key not in known and path.stat().st_mtime <= cutoff:
+        if (_STORAGE_KEY.match(key) and key not in known and path.stem not in running
+                and path.stat().st_mtime <= cutoff):
             path.unlink(missing_ok=True)
 
 
-def sweep(tenant_id: int) -> tuple[int, int]:
-    """The hourly clean-up of a tenant: (expired jobs whose files were deleted, stalled jobs failed)."""
-    stalled = fail_stalled(tenant_id)
-    return cleanup_expired(tenant_id), stalled
+class SweepResult(NamedTuple):
+    expired: int
+    failed: int
+    requeued: int
+
+
+def sweep(tenant_id: int, now: datetime | None = None) -> SweepResult:
+    """The minute's clean-up of a tenant: lost jobs taken up again or failed, expired files deleted."""
+    recovery = recover(tenant_id, now)
+    return SweepResult(cleanup_expired(tenant_id, now), len(recovery.failed), len(recovery.requeued))
 
 
 def tenant_ids() -> list[int]:

@@ -81,7 +81,7 @@ from asll.services import audit, mail
 from asll.services import plugins as plugin_service
 from asll.services.access import get_in_tenant, served_commissions
 from asll.services.actor import Actor
-from asll.services.errors import NotFound, PermissionDenied, ServiceError
+from asll.services.errors import Conflict, NotFound, PermissionDenied, ServiceError
 from asll.services.schemas import FrenchSchema
 from asll.services.validation import load
 from asll.tenancy import tenant_context
@@ -806,22 +806,37 @@ def delivery_problems(actor: Actor, *, limit: int = 200) -> list[DeliveryProblem
             measure_references=tuple(sorted(references[r.id]))) for r in rows]
 
 
+RETRY_CONFLICT = ("Ce message n'est plus en échec : il vient d'être renvoyé, peut-être par quelqu'un d'autre ; "
+                  "rechargez la page.")
+
+
 def retry_failed(actor: Actor, outbox_id: int) -> int:
     """Put a failed message back in the queue (e.g. once the address was corrected); the next
-    sweep sends it, or the caller enqueues it at once. Returns the outbox id."""
+    sweep sends it, or the caller enqueues it at once. Returns the outbox id.
+
+    Serialised by a conditional UPDATE (``WHERE state = 'failed'``) checked by its rowcount:
+    of N clicks on "Renvoyer" at once, one moves the message back to pending and is audited,
+    the others (and a click on a message no longer failed) get a French 409 and change nothing.
+    """
     _require_dept_admin(actor)
     with tenant_context(actor.tenant_id):
         message = get_in_tenant(OutboxMessage, outbox_id)
         if message is None:
             raise NotFound("Message introuvable.")
         if message.state is not OutboxState.FAILED:
-            raise ServiceError("Seul un message en échec peut être renvoyé.", "etat_invalide")
+            raise Conflict(RETRY_CONFLICT, "deja_renvoye")
         user = db.session.scalar(sa.select(User).where(User.id == message.user_id))
+        recipient = user.email if user is not None else message.recipient
         before = {"state": message.state.value, "recipient": message.recipient}
-        message.state, message.attempts, message.next_attempt_at = OutboxState.PENDING, 0, None
-        message.recipient = user.email if user is not None else message.recipient
-        audit.record(actor, "reminders.retry", object_type="reminder_outbox", object_id=message.id,
-                     changes=audit.diff(before, {"state": message.state.value, "recipient": message.recipient}))
+        moved = db.session.execute(
+            sa.update(OutboxMessage).where(OutboxMessage.id == outbox_id, OutboxMessage.state == OutboxState.FAILED)
+            .values(state=OutboxState.PENDING, attempts=0, next_attempt_at=None, recipient=recipient,
+                    updated_at=utcnow())
+            .execution_options(synchronize_session=False)).rowcount
+        if moved != 1:
+            db.session.rollback()
+            raise Conflict(RETRY_CONFLICT, "deja_renvoye")
+        audit.record(actor, "reminders.retry", object_type="reminder_outbox", object_id=outbox_id,
+                     changes=audit.diff(before, {"state": OutboxState.PENDING.value, "recipient": recipient}))
         db.session.commit()
     return outbox_id
-

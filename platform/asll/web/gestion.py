@@ -270,14 +270,14 @@ def reminder_retry():
     try:
         reminder_service.retry_failed(g.actor, outbox_id)
     except ServiceError as exc:
-        if exc.status == 404:
+        if exc.status in (404, 409):  # 409: sent again by another click first, the French 409 page
             raise
-        flash(exc.message, "error")  # e.g. already sent again
+        flash(exc.message, "error")
         return redirect(url_for("gestion.reminders"))
-    try:
+    try:  # no result kept: sending does not wait on the result backend, down whenever Redis is
         current_app.extensions["celery"].tasks["asll.reminders.send"].apply_async(
-            kwargs={"tenant_id": g.actor.tenant_id, "outbox_id": outbox_id})
-    except OperationalError:  # the broker is down: the message is pending, the next sweep sends it
+            kwargs={"tenant_id": g.actor.tenant_id, "outbox_id": outbox_id}, ignore_result=True)
+    except (OperationalError, OSError):  # the broker is down: the message is pending, the next sweep sends it
         current_app.logger.warning("Rappel %s non transmis au broker ; le prochain passage l'enverra.", outbox_id)
     flash("Le message a été remis dans la file d'envoi.", "success")
     return redirect(url_for("gestion.reminders"))

@@ -19,7 +19,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 from asll.domain.calendar import today
 from asll.models.exports import ExportKind
 from asll.services import exports, statistics
-from asll.services.errors import ServiceError, ServiceUnavailable, ValidationFailed
+from asll.services.errors import ServiceError, ValidationFailed
 from asll.web.common import tenant_required
 from asll.web.fields import flatten_errors
 
@@ -142,20 +142,21 @@ def export_new():
     choices = exports.form_choices(g.actor)
     form = _export_form(choices)
     errors: list[str] = []
+    status = 422
     if form.validate_on_submit():
         try:
             job = exports.request_export(g.actor, _form_data(form))
         except ValidationFailed as exc:
             errors = [m for messages in flatten_errors(exc.fields).values() for m in messages]
-        except ServiceError as exc:
-            errors = [exc.message]
+        except ServiceError as exc:  # e.g. the broker is down (503): the form keeps the choices made
+            errors, status = [exc.message], exc.status
         else:
             flash("Export demandé : il est en cours de production. Vous recevrez un courriel quand il sera prêt.",
                   "success")
             return redirect(url_for("reports.export_job", export_id=job.id))
     elif request.method == "POST":
         errors = [f"{getattr(form, name).label.text} : {' '.join(messages)}" for name, messages in form.errors.items()]
-    status = 422 if errors else 200
+    status = status if errors else 200
     return render_template("reports/export_new.html", form=form, choices=choices, errors=errors,
                            datasets=exports.DATASETS), status
 
@@ -217,10 +218,6 @@ def annual_report():
     if not form.validate_on_submit():
         flash("Indiquez une année valide pour le rapport annuel.", "error")
         return redirect(url_for("reports.statistics_dashboard"))
-    try:
-        job = exports.request_annual_report(g.actor, form.year.data)
-    except ServiceUnavailable as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("reports.statistics_dashboard"))
+    job = exports.request_annual_report(g.actor, form.year.data)  # broker down: the French 503 page
     flash(f"Rapport d'activité {job.year} demandé : vous recevrez un courriel quand il sera prêt.", "success")
     return redirect(url_for("reports.export_job", export_id=job.id))
