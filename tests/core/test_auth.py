@@ -106,7 +106,8 @@ def test_choosing_a_tenant_without_membership_is_refused(world, client):
     login(client, world.loire.users[Role.PRESCRIBER].email, world.password)
     html = client.get("/tableau-de-bord").get_data(as_text=True)
     response = client.post("/departement", data={"tenant_id": world.orne.tenant.id, "csrf_token": csrf_token(html)})
-    assert response.status_code == 200  # the form is shown again, with nothing chosen
+    assert response.status_code == 422  # the form is shown again with its French message, nothing chosen
+    assert "Département : N&#39;est pas un choix valide." in response.get_data(as_text=True)
     assert "Tableau de bord – Loire (42)" in client.get("/tableau-de-bord").get_data(as_text=True)
 
 
