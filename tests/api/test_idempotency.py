@@ -323,7 +323,23 @@ def test_the_header_is_documented_on_every_state_changing_operation(client):
     reference = {"$ref": "#/components/parameters/IdempotencyKey"}
     for path, item in document["paths"].items():
         for method, operation in item.items():
-            if method in ("post", "put", "patch", "delete"):
-                assert reference in operation.get("parameters", []), f"{method} {path}"
+            if method == "parameters":  # the path's own (its ids), not an operation
+                continue
+            keyed_here = reference in operation.get("parameters", [])
+            if (path, method) == ("/api/v1/tokens", "post"):
+                assert not keyed_here  # refused there: see the next test
+            elif method in ("post", "put", "patch", "delete"):
+                assert keyed_here, f"{method} {path}"
             elif method == "get":
-                assert reference not in operation.get("parameters", []), f"{method} {path}"
+                assert not keyed_here, f"{method} {path}"
+
+
+def test_a_token_creation_refuses_a_key_rather_than_store_its_secret(app, world, api_as):
+    admin = api_as(world.loire, Role.DEPT_ADMIN)
+    refused = admin.post("/tokens", json={"label": "script"}, **keyed())
+    assert refused.status_code == 400
+    assert refused.get_json()["code"] == "cle_idempotence_non_acceptee"
+    assert "secret du jeton" in refused.get_json()["message"]
+    assert len(token_ids(app, world.loire.tenant.id)) == 1 and stored_keys(app) == []
+    created = admin.post("/tokens", json={"label": "script"})
+    assert created.status_code == 201 and created.get_json()["token"].startswith("asll_")

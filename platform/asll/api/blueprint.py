@@ -100,6 +100,15 @@ IDEMPOTENCY_PARAMETER = {
 }
 
 
+# Views whose answer must not be stored, hence cannot be replayed: a key there is refused.
+NOT_REPLAYABLE = {
+    # The answer holds the new token's secret, of which the database keeps only a hash.
+    "create_token": "La création d'un jeton n'accepte pas d'en-tête Idempotency-Key : sa réponse contient le "
+                    "secret du jeton, qui n'est conservé nulle part. Si une création a échoué, listez vos jetons "
+                    "(GET /api/v1/tokens) et révoquez celui en trop.",
+}
+
+
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = ApiParser()
 
@@ -107,10 +116,16 @@ class ApiBlueprint(Blueprint):
         super().__init__(*args, **kwargs)
         self._prepare_doc_cbks.append(self._prepare_idempotency_doc)
 
+    def _store_endpoint_docs(self, endpoint, obj, parameters, tags, **options):
+        super()._store_endpoint_docs(endpoint, obj, parameters, tags, **options)
+        for method, info in self._docs[endpoint].items():
+            if method != "parameters":
+                info["replayable"] = endpoint not in NOT_REPLAYABLE
+
     @staticmethod
-    def _prepare_idempotency_doc(doc, _doc_info, *, spec, method, **_kwargs):
+    def _prepare_idempotency_doc(doc, doc_info, *, spec, method, **_kwargs):
         """Every state-changing operation documents the Idempotency-Key header (one shared parameter)."""
-        if method.upper() not in SAFE_METHODS:
+        if method.upper() not in SAFE_METHODS and doc_info.get("replayable", True):
             if "IdempotencyKey" not in spec.components.parameters:
                 spec.components.parameter("IdempotencyKey", "header",
                                           {**IDEMPOTENCY_PARAMETER, "name": idempotency.KEY_HEADER})
@@ -164,6 +179,10 @@ def _claim_idempotency_key():
         key = idempotency.parse_key(request.headers.getlist(idempotency.KEY_HEADER))
         if key is None:
             return None
+        refusal = NOT_REPLAYABLE.get((request.endpoint or "").removeprefix(f"{bp.name}."))
+        if refusal is not None:
+            return errors.error_response(400, "cle_idempotence_non_acceptee", refusal,
+                                         {idempotency.KEY_HEADER: [refusal]})
         owner = f"token:{g.api_token_id}" if g.api_authentication == "jeton" else f"user:{g.actor.user_id}"
         digest = idempotency.fingerprint(request.method, request.path, request.query_string,
                                          request.get_data(cache=True))

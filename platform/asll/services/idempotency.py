@@ -15,7 +15,9 @@ What a client sees follows the IETF draft "The Idempotency-Key HTTP Header Field
 - every answer below 500 is stored and replayed with ``Idempotent-Replayed: true``; a 5xx
   or an exception forgets the key, so that the retry runs the endpoint again;
 - a key is kept ``IDEMPOTENCY_KEY_HOURS`` (24 h, config.py), then purged by the hourly
-  ``asll.idempotency.purge`` task; an older key counts as new even before the purge.
+  ``asll.idempotency.purge`` task; an older key counts as new even before the purge;
+- an answer that must not be stored (a new token's secret) cannot be replayed: the API
+  refuses a key there (``api/blueprint.py`` ``NOT_REPLAYABLE``).
 
 Why a row claimed *before* the endpoint runs. The first request inserts (tenant, owner,
 key) as ``pending`` and commits at once: the unique constraint picks exactly one winner
