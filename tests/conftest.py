@@ -119,6 +119,9 @@ def app(app_env):
     application = create_app({"TESTING": True})
     with application.app_context():
         upgrade(revision="heads")
+    from asll.rate_limits import limiter
+
+    limiter.reset()  # counters a previous run left in Redis
     return application
 
 
@@ -129,6 +132,9 @@ def _clean_tables(request):
     if "app" not in request.fixturenames:
         return
     application = request.getfixturevalue("app")
+    from asll.rate_limits import limiter
+
+    limiter.reset()  # rate-limit counters (memory, or Redis with REDIS_URL) start again from zero too
     with application.app_context():
         db.session.rollback()
         with unscoped():

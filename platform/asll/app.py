@@ -78,8 +78,34 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load_user(user_id: str):
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+        """The user of a session still valid server-side (services/sessions.py), else anonymous."""
+        from flask import flash, session
+
+        from asll.services import sessions
+
+        result = sessions.check(int(user_id), session.get(sessions.COOKIE_KEY)) if user_id.isdigit() \
+            else sessions.Check(None)
+        if result.user is None:
+            session.clear()  # a revoked or expired session's cookie is dropped
+            if result.ended:
+                g.session_ended = True
+                flash(sessions.ENDED_MESSAGES[result.ended], "info")
+            return None
+        g.session_id = result.session_id
+        return result.user
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():
+        from flask import flash, redirect
+        from flask_login.utils import login_url
+
+        if not g.get("session_ended"):
+            flash(login_manager.login_message, login_manager.login_message_category)
+        return redirect(login_url(login_manager.login_view, next_url=request.url))
+
+    from asll import rate_limits
+
+    rate_limits.init_app(app)
 
     app.before_request(_set_tenant_context)
     app.teardown_request(_reset_tenant_context)
@@ -189,14 +215,26 @@ def _reset_tenant_context(_exc=None) -> None:
 
 
 def _security_headers(response):
+    """Browser protections on every answer; nothing but the static assets may be stored by a cache.
+
+    Pages, downloads (documents, exports) and API answers hold personal data: ``no-store`` keeps
+    them out of shared caches and of the browser's disk and back/forward cache, so that the
+    next person on a shared computer cannot bring them back.
+    """
+    from flask import current_app
+
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault(
         "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"
     )
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Cache-Control", "no-store")
+    if request.endpoint != "static" and "public" not in response.headers.get("Cache-Control", ""):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.setdefault("Pragma", "no-cache")
+    hsts = current_app.config.get("HSTS_SECONDS") or 0
+    if hsts:
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={int(hsts)}; includeSubDomains")
     return response
 
 

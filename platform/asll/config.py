@@ -66,6 +66,7 @@ def load_config(overrides: dict | None = None) -> dict:
     # Connecting to the broker to send a task gives up after this: a request that enqueues
     # answers a French 503 within seconds when the broker is down, instead of hanging.
     broker_timeout = float(os.environ.get("ASLL_BROKER_TIMEOUT", "2"))
+    session_hours = float(os.environ.get("ASLL_SESSION_LIFETIME_HOURS", "12"))
     config = {
         "ASLL_ENV": env,
         "INSTANCE_PATH": str(instance),
@@ -77,8 +78,39 @@ def load_config(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SECURE": _bool("ASLL_SECURE_COOKIES", env == "production"),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": _bool("ASLL_SECURE_COOKIES", env == "production"),
-        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
-        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        # Sessions live server-side (services/sessions.py): they end at logout, on a password
+        # change or a suspension, after SESSION_IDLE_MINUTES without a request, and in any case
+        # SESSION_LIFETIME_HOURS after login (OWASP ASVS 4.0 3.3.2, level 2). The cookie is not
+        # re-sent on every response.
+        "SESSION_IDLE_MINUTES": float(os.environ.get("ASLL_SESSION_IDLE_MINUTES", "30")),
+        "SESSION_LIFETIME_HOURS": session_hours,
+        "PERMANENT_SESSION_LIFETIME": int(session_hours * 3600),
+        "SESSION_REFRESH_EACH_REQUEST": False,
+        "WTF_CSRF_TIME_LIMIT": int(session_hours * 3600),
+        # Accounts: API tokens expire (days, at most this long), invitation and reset links too.
+        "API_TOKEN_LIFETIME_DAYS": int(os.environ.get("ASLL_API_TOKEN_LIFETIME_DAYS", "365")),
+        "INVITATION_LINK_HOURS": float(os.environ.get("ASLL_INVITATION_LINK_HOURS", "72")),
+        "RESET_LINK_MINUTES": float(os.environ.get("ASLL_RESET_LINK_MINUTES", "60")),
+        # A second factor (TOTP) is then required of département and platform administrators.
+        "TOTP_REQUIRED_FOR_ADMINS": _bool("ASLL_TOTP_REQUIRED_FOR_ADMINS", False),
+        "HSTS_SECONDS": int(os.environ.get("ASLL_HSTS_SECONDS", "31536000")) if env == "production" else 0,
+        # Rate limits (Flask-Limiter, services/rate_limits.py): shared by every web process through
+        # Redis when it is configured, per process in memory on the embedded default. Failed
+        # logins count per account and per IP; several windows make the wait grow with the
+        # failures instead of locking the account for good.
+        "RATELIMIT_STORAGE_URI": os.environ.get("ASLL_RATELIMIT_STORAGE_URL") or redis_url or "memory://",
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_KEY_PREFIX": "asll",
+        "RATELIMIT_HEADERS_ENABLED": False,
+        # Redis down: each process counts in memory meanwhile, rather than refusing every login.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_LOGIN_ACCOUNT": os.environ.get("ASLL_RATELIMIT_LOGIN_ACCOUNT",
+                                                  "10 per 15 minutes;20 per hour;40 per day"),
+        "RATELIMIT_LOGIN_IP": os.environ.get("ASLL_RATELIMIT_LOGIN_IP", "30 per 15 minutes;100 per day"),
+        "RATELIMIT_RESET_ACCOUNT": os.environ.get("ASLL_RATELIMIT_RESET_ACCOUNT", "3 per hour;10 per day"),
+        "RATELIMIT_RESET_IP": os.environ.get("ASLL_RATELIMIT_RESET_IP", "10 per hour;30 per day"),
+        "RATELIMIT_TOKEN_CREATION": os.environ.get("ASLL_RATELIMIT_TOKEN_CREATION", "10 per hour"),
+        "RATELIMIT_API": os.environ.get("ASLL_RATELIMIT_API", "300 per minute;10000 per hour"),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "BABEL_DEFAULT_LOCALE": "fr",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",

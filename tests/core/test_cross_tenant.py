@@ -18,8 +18,9 @@ PARAMETER_OBJECTS = {
 }
 
 # Routes whose parameter is not an object of a tenant: a signed link that names its own
-# tenant and user (a digest's one-click unsubscribe), tested in tests/reminders.
-NOT_TENANT_OBJECTS = {"unsubscribe.digest"}
+# tenant and user (a digest's one-click unsubscribe), tested in tests/reminders; the signed
+# invitation and reset links, and the revocation of one's own API token (tests/accounts).
+NOT_TENANT_OBJECTS = {"unsubscribe.digest", "auth.invitation", "auth.reset_password", "auth.revoke_token"}
 
 
 def object_routes(app):

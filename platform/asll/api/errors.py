@@ -90,6 +90,8 @@ def service_error(exc: ServiceError):
 
 
 def http_error(exc: HTTPException):
+    if getattr(exc, "response", None) is not None:  # already answered (e.g. the rate limits' French 429)
+        return exc.response
     status = exc.code or 500
     code, message = HTTP_ERRORS.get(status, (f"http_{status}", f"Erreur HTTP {status}."))
     headers = {}

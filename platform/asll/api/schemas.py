@@ -224,6 +224,10 @@ class TokenIn(service_schemas.FrenchSchema):
     label = fields.String(required=True, error_messages=REQUIRED,
                           validate=validate.Length(min=1, max=120, error="Entre 1 et 120 caractères."),
                           metadata={"description": "À quoi sert ce jeton (ex. « logiciel de suivi »)."})
+    expires_in_days = fields.Integer(load_default=None, validate=validate.Range(min=1, max=3650, error="Entre 1 et 3650."),
+                                     error_messages={"invalid": "Nombre entier de jours attendu."},
+                                     metadata={"description": "Durée de validité en jours (par défaut et au plus : "
+                                                              "365, selon la configuration)."})
 
 
 # -- query strings ---------------------------------------------------------------------------
@@ -556,6 +560,7 @@ class TokenOut(ma.Schema):
     label = fields.String()
     prefix = fields.String(metadata={"description": "Début du jeton, pour le reconnaître."})
     created_at = UtcDateTime()
+    expires_at = UtcDateTime(metadata={"description": "Au-delà, le jeton est refusé (401)."})
     last_used_at = UtcDateTime(allow_none=True)
     revoked = fields.Boolean()
     revoked_at = UtcDateTime(allow_none=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from asll.api.blueprint import ID, bp
 from asll.api.common import actor
 from asll.api.schemas import TokenCreatedOut, TokenIn, TokenOut
+from asll.rate_limits import token_creation_limit
 from asll.services import api_tokens
 
 TAGS = ["Authentification"]
@@ -19,11 +20,13 @@ def list_tokens():
 
 
 @bp.route("/tokens", methods=["POST"], tags=TAGS)
+@token_creation_limit
 @bp.arguments(TokenIn)
 @bp.response(201, TokenCreatedOut)
 @bp.doc(summary="Créer un jeton d'accès",
         description="Le jeton (champ « token ») n'est affiché qu'une fois : conservez-le. Il donne vos droits "
-                    "dans ce département, jusqu'à sa révocation.")
+                    "dans ce département jusqu'à son expiration (champ « expires_at » : un an par défaut) ou sa "
+                    "révocation.")
 def create_token(data):
     """Create a token for the authenticated user."""
     token, secret = api_tokens.create_token(actor(), data)

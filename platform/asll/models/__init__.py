@@ -1,6 +1,7 @@
 """All models, imported here so that Alembic and the app see one metadata."""
 
 from asll.models import api, exports, reminders  # noqa: F401  (their tables join the metadata)
+from asll.models.accounts import AccountLink, LinkPurpose, UserSession
 from asll.models.api import IdempotencyKey, IdempotencyState
 from asll.models.audit import AuditEvent
 from asll.models.base import Base
@@ -33,6 +34,7 @@ from asll.models.core import (
 from asll.models.households import Household, HouseholdMember, HousingStatus
 
 __all__ = [
+    "AccountLink",
     "AgendaItem",
     "AuditEvent",
     "CommissionSession",
@@ -47,6 +49,7 @@ __all__ = [
     "SupportMeasure",
     "Base",
     "Household",
+    "LinkPurpose",
     "HouseholdMember",
     "IdempotencyKey",
     "IdempotencyState",
@@ -62,4 +65,5 @@ __all__ = [
     "Role",
     "Tenant",
     "User",
+    "UserSession",
 ]

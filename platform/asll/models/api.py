@@ -30,6 +30,8 @@ class ApiToken(TenantScoped, Base):
     prefix: Mapped[str] = mapped_column(sa.String(16))
     label: Mapped[str] = mapped_column(sa.String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Past this instant the token is refused (a year after creation unless asked otherwise).
+    expires_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked: Mapped[bool] = mapped_column(default=False)
     revoked_at: Mapped[datetime | None]

@@ -91,10 +91,17 @@ class User(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     full_name: Mapped[str] = mapped_column(sa.String(160))
-    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    # None until the person chooses a password through their invitation link.
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(default=True)
     is_platform_admin: Mapped[bool] = mapped_column(default=False)
     last_login_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+    # Second factor (TOTP, RFC 6238): the base32 secret once enrolment is confirmed, and the
+    # last time step accepted, so that a code cannot be used twice.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
 
     # Flask-Login protocol
     @property

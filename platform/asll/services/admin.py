@@ -1,27 +1,30 @@
 """Administration use cases the web needs and the core services did not offer yet.
 
-Département admin: create and edit organisations, add a user with a role, deactivate or
-reactivate a membership. Commission secretariat: record who attended a session (it
+Département admin: create and edit organisations, give someone a role by email (an
+invitation), deactivate or reactivate a membership. Commission secretariat: record who attended a session (it
 goes into the minutes). Platform admin: create a département with its first admin.
 Each validates its input (French messages), is audited and commits.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import marshmallow as ma
 import sqlalchemy as sa
 from marshmallow import fields, validate
 
 from asll.extensions import db
-from asll.models import CommissionSession, Membership, Organisation, OrganisationKind, Role
+from asll.models import CommissionSession, Membership, Organisation, OrganisationKind, Role, Tenant, User
 from asll.plugins.contract import CommissionRole, OrganisationSpec
-from asll.security import MIN_PASSWORD_LENGTH
-from asll.services import audit, decisions, tenants, users
+from asll.services import account_links, audit, decisions, sessions, tenants, users
 from asll.services.access import get_in_tenant
 from asll.services.actor import Actor
-from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from asll.services.concurrency import check_fresh, claim
+from asll.services.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
 from asll.services.schemas import REQUIRED, FrenchSchema, Id, nonempty, text
 from asll.services.validation import load
+from asll.tenancy import unscoped
 
 ORGANISATION_FIELDS = ("name", "kind", "sectors", "capacity", "capacity_unit", "reinforced_capacity", "address",
                        "phone", "email", "description", "active", "commission_codes")
@@ -77,8 +80,6 @@ class MemberSchema(FrenchSchema):
     email = fields.Email(required=True, error_messages={**REQUIRED, "invalid": "Adresse électronique invalide."})
     full_name = fields.String(required=True, error_messages=REQUIRED, validate=validate.Length(
         min=2, max=160, error="Le nom doit faire entre 2 et 160 caractères."))
-    password = fields.String(required=True, load_only=True, error_messages=REQUIRED, validate=validate.Length(
-        min=MIN_PASSWORD_LENGTH, error=f"Le mot de passe doit faire au moins {MIN_PASSWORD_LENGTH} caractères."))
     role = fields.Enum(Role, by_value=True, required=True, error_messages={**REQUIRED, "unknown": "Rôle inconnu."})
     organisation_id = Id(load_default=None)
 
@@ -89,8 +90,6 @@ class TenantSchema(FrenchSchema):
     admin_email = fields.Email(required=True, error_messages={**REQUIRED, "invalid": "Adresse électronique invalide."})
     admin_name = fields.String(required=True, error_messages=REQUIRED, validate=validate.Length(
         min=2, max=160, error="Le nom doit faire entre 2 et 160 caractères."))
-    admin_password = fields.String(required=True, load_only=True, error_messages=REQUIRED, validate=validate.Length(
-        min=MIN_PASSWORD_LENGTH, error=f"Le mot de passe doit faire au moins {MIN_PASSWORD_LENGTH} caractères."))
 
 
 def _require_dept_admin(actor: Actor) -> None:
@@ -142,8 +141,36 @@ def update_organisation(actor: Actor, organisation_id: int, data: dict) -> Organ
 
 
 # -- users and memberships ----------------------------------------------------------------
-def add_member(actor: Actor, data: dict) -> Membership:
-    """Create an account with a role in the current tenant (operator and prescriber need an organisation)."""
+@dataclass(frozen=True)
+class Invited:
+    """A role given to someone by email: the membership, and whether the message went out."""
+
+    membership: Membership
+    sent: account_links.Sent
+
+
+def _tenant_name(tenant_id: int) -> str:
+    with unscoped():
+        return db.session.get(Tenant, tenant_id).name
+
+
+def _account_for(actor: Actor, email: str, full_name: str):
+    """The account of this email, created without a password if there is none; (user, created).
+
+    Who already has an account is never said: the caller answers both cases the same way.
+    """
+    existing = users.find_by_email(email)
+    if existing is not None:
+        return existing, False
+    return users.create_user(actor, {"email": email, "full_name": full_name}), True
+
+
+def add_member(actor: Actor, data: dict) -> Invited:
+    """Give someone a role in the current tenant by email (operator and prescriber need an organisation).
+
+    A new account receives an invitation link to choose its password; an existing account
+    (of this or another département) is told of its new role. The admin gets the same answer.
+    """
     _require_dept_admin(actor)
     loaded = load(MemberSchema(), data)
     if loaded["organisation_id"] is not None and get_in_tenant(Organisation, loaded["organisation_id"]) is None:
@@ -151,14 +178,38 @@ def add_member(actor: Actor, data: dict) -> Membership:
     if loaded["role"] in (Role.OPERATOR_WORKER, Role.PRESCRIBER) and loaded["organisation_id"] is None:
         raise ValidationFailed({"organisation_id": ["Ce rôle doit être rattaché à un organisme."]})
     try:
-        user = users.create_user(actor, {"email": loaded["email"], "full_name": loaded["full_name"],
-                                         "password": loaded["password"]})
+        user, created = _account_for(actor, loaded["email"], loaded["full_name"])
+        duplicate = db.session.scalar(sa.select(Membership.id).where(
+            Membership.user_id == user.id, Membership.role == loaded["role"],
+            Membership.organisation_id.is_(None) if loaded["organisation_id"] is None
+            else Membership.organisation_id == loaded["organisation_id"]))
+        if duplicate is not None:  # a member of this tenant: the admin sees them in the list anyway
+            raise ValidationFailed({"email": ["Cette personne a déjà ce rôle dans le département."]})
         membership = users.add_membership(actor, user, actor.tenant_id, loaded["role"], loaded["organisation_id"])
+        db.session.commit()
     except ServiceError:
         db.session.rollback()
         raise
-    db.session.commit()
-    return membership
+    except sa.exc.IntegrityError as exc:  # the same email added at the same moment by someone else
+        db.session.rollback()
+        raise Conflict("Cette personne vient d'être ajoutée par quelqu'un d'autre ; rechargez la page.") from exc
+    sent = account_links.welcome(actor, user, created, _tenant_name(actor.tenant_id),
+                                 loaded["role"].label)
+    return Invited(membership, sent)
+
+
+def resend_invitation(actor: Actor, membership_id: int) -> account_links.Sent:
+    """A new invitation link for a member who has not chosen a password yet (the previous link stops working)."""
+    _require_dept_admin(actor)
+    membership = get_in_tenant(Membership, membership_id)
+    if membership is None:
+        raise NotFound("Habilitation introuvable.")
+    with unscoped():
+        user = db.session.get(User, membership.user_id)
+    if user.password_hash is not None:
+        raise Conflict("Cette personne a déjà choisi son mot de passe : elle peut utiliser « Mot de passe oublié ».",
+                       "deja_active")
+    return account_links.invite(actor, user, _tenant_name(actor.tenant_id), membership.role.label)
 
 
 def set_membership_active(actor: Actor, membership_id: int, active: bool) -> Membership:
@@ -175,13 +226,24 @@ def set_membership_active(actor: Actor, membership_id: int, active: bool) -> Mem
                      changes={"active": [membership.active, active], "user_id": membership.user_id,
                               "role": membership.role.value})
         membership.active = active
+    if not active:  # a suspended role ends the person's sessions at once, on every device
+        sessions.revoke_all(membership.user_id, sessions.Reason.SUSPENSION)
     db.session.commit()
     return membership
 
 
 # -- commission sessions ----------------------------------------------------------------
-def record_attendance(actor: Actor, session_id: int, members_present: str) -> CommissionSession:
-    """Who sat in the session (printed in its minutes); by its secretariat."""
+ATTENDANCE_CHANGED = ("La liste des présences de cette séance vient d'être modifiée par quelqu'un d'autre ; "
+                      "rechargez la page.")
+
+
+def record_attendance(actor: Actor, session_id: int, members_present: str,
+                      expected: int | None = None) -> CommissionSession:
+    """Who sat in the session (printed in its minutes); by its secretariat.
+
+    ``expected``: the session's version the page showed; two secretaries typing the list at
+    once would otherwise each overwrite the other's without knowing.
+    """
     session = get_in_tenant(CommissionSession, session_id)
     if session is None:
         raise NotFound("Séance introuvable.")
@@ -191,7 +253,9 @@ def record_attendance(actor: Actor, session_id: int, members_present: str) -> Co
     value = (members_present or "").strip()
     if len(value) > 5000:
         raise ValidationFailed({"members_present": ["5000 caractères au plus."]})
+    check_fresh(session, expected, ATTENDANCE_CHANGED)
     if value != session.members_present:
+        claim(session, expected, ATTENDANCE_CHANGED)
         audit.record(actor, "session.attendance", object_type="commission_session", object_id=session.id,
                      changes={"members_present": [session.members_present or None, value or None]})
         session.members_present = value
@@ -207,16 +271,19 @@ def create_tenant_with_admin(actor: Actor, data: dict):
     loaded = load(TenantSchema(), data)
     try:
         tenant = tenants.create_tenant(actor, loaded["code"], loaded["name"])
-        user = users.create_user(actor, {"email": loaded["admin_email"], "full_name": loaded["admin_name"],
-                                         "password": loaded["admin_password"]})
+        user, created = _account_for(actor, loaded["admin_email"], loaded["admin_name"])
         users.add_membership(actor, user, tenant.id, Role.DEPT_ADMIN)
+        db.session.commit()
     except ValidationFailed as exc:
         db.session.rollback()
-        fields_ = {{"email": "admin_email", "full_name": "admin_name", "password": "admin_password"}.get(k, k): v
-                   for k, v in exc.fields.items()}
+        fields_ = {{"email": "admin_email", "full_name": "admin_name"}.get(k, k): v for k, v in exc.fields.items()}
         raise ValidationFailed(fields_, exc.message) from exc
     except ServiceError:
         db.session.rollback()
         raise
-    db.session.commit()
-    return tenant
+    except sa.exc.IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict("Ce département ou ce compte vient d'être créé par quelqu'un d'autre ; rechargez la page.") \
+            from exc
+    sent = account_links.welcome(actor, user, created, tenant.name, Role.DEPT_ADMIN.label)
+    return tenant, sent

@@ -1,9 +1,10 @@
 """Personal API tokens: created and revoked by their user, checked on every API request.
 
 A token is ``asll_`` followed by 43 random URL-safe characters. Only its SHA-256 is
-stored, and it is shown once, when created. A token is bound to one user and one
-tenant; it stops working when revoked, when the user is deactivated, or when the user
-no longer holds an active membership in that tenant.
+stored, and it is shown once, when created, with its expiry (a year unless asked
+shorter). A token is bound to one user and one tenant; it stops working when it expires,
+when revoked, when the account is suspended (which revokes it), or when the user no longer
+holds an active membership in that tenant.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import marshmallow as ma
 import sqlalchemy as sa
+from flask import current_app
 
 from asll.extensions import db
 from asll.models import User
@@ -39,6 +41,9 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class TokenSchema(FrenchSchema):
+    expires_in_days = ma.fields.Integer(
+        load_default=None, validate=ma.validate.Range(min=1, error="Au moins 1 jour."),
+        error_messages={"invalid": "Nombre entier de jours attendu.", "null": "Nombre entier de jours attendu."})
     label = ma.fields.String(
         required=True,
         validate=ma.validate.Length(min=1, max=120, error="Le libellé doit faire entre 1 et 120 caractères."),
@@ -64,23 +69,38 @@ def _new_secret() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-def _label(data) -> str:
+def max_days() -> int:
+    return int(current_app.config.get("API_TOKEN_LIFETIME_DAYS", 365))
+
+
+def _loaded(data) -> tuple[str, int]:
+    """The label and the lifetime in days (at most API_TOKEN_LIFETIME_DAYS, which is the default)."""
     loaded = load(TokenSchema(), data)
     label = loaded["label"].strip()
     if not label or "\x00" in label:
         raise ValidationFailed({"label": ["Le libellé est obligatoire."]})
-    return label
+    days = loaded.get("expires_in_days") or max_days()
+    if days > max_days():
+        raise ValidationFailed({"expires_in_days": [f"Au plus {max_days()} jours."]})
+    return label, days
 
 
-def _issue(actor: Actor, user_id: int, tenant_id: int, label: str) -> tuple[ApiToken, str]:
+def _label(data) -> str:
+    return _loaded(data)[0]
+
+
+def _issue(actor: Actor, user_id: int, tenant_id: int, label: str, days: int | None = None) -> tuple[ApiToken, str]:
     secret = _new_secret()
+    now = utcnow()
     with tenant_context(tenant_id):
         token = ApiToken(user_id=user_id, tenant_id=tenant_id, token_hash=hash_secret(secret),
-                         prefix=secret[:DISPLAY_CHARS], label=label)
+                         prefix=secret[:DISPLAY_CHARS], label=label, created_at=now,
+                         expires_at=now + timedelta(days=days or max_days()))
         db.session.add(token)
         db.session.flush()
         audit.record(actor, "api_token.create", object_type="api_token", object_id=token.id,
-                     changes={"user_id": [None, user_id], "label": [None, label], "prefix": [None, token.prefix]},
+                     changes={"user_id": [None, user_id], "label": [None, label], "prefix": [None, token.prefix],
+                              "expires_at": [None, token.expires_at.isoformat()]},
                      tenant_id=tenant_id)
         db.session.commit()
     return token, secret
@@ -90,7 +110,8 @@ def create_token(actor: Actor, data: dict) -> tuple[ApiToken, str]:
     """A user creates a token for themself in the current tenant; the secret is returned once."""
     if actor.user_id is None or actor.tenant_id is None or not actor.roles:
         raise PermissionDenied("Seul un membre du département peut créer un jeton d'accès à l'API.")
-    return _issue(actor, actor.user_id, actor.tenant_id, _label(data))
+    label, days = _loaded(data)
+    return _issue(actor, actor.user_id, actor.tenant_id, label, days)
 
 
 def issue_for_user(actor: Actor, email: str, tenant_code: str, label: str) -> tuple[ApiToken, str]:
@@ -137,6 +158,15 @@ def _naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
+def naive_now() -> datetime:
+    """Now as naive UTC, to compare with stored dates on either database (templates use it too)."""
+    return _naive_utc(utcnow())
+
+
+def is_expired(token: ApiToken) -> bool:
+    return naive_now() >= _naive_utc(token.expires_at)
+
+
 def authenticate(secret: str, ip: str = "") -> TokenIdentity | None:
     """The identity a bearer token gives, or None (unknown, revoked, user or membership gone).
 
@@ -146,7 +176,8 @@ def authenticate(secret: str, ip: str = "") -> TokenIdentity | None:
     if secret.startswith(TOKEN_PREFIX) and len(secret) <= MAX_SECRET_LENGTH and "\x00" not in secret:
         with unscoped():
             token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_secret(secret),
-                                                                ApiToken.revoked.is_(False)))
+                                                                ApiToken.revoked.is_(False),
+                                                                ApiToken.expires_at > utcnow()))
             user = db.session.get(User, token.user_id) if token is not None else None
         if token is not None and user is not None and user.active:
             memberships = [m for m in memberships_of(user.id) if m.tenant_id == token.tenant_id]

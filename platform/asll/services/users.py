@@ -22,17 +22,25 @@ class UserSchema(ma.Schema):
     full_name = ma.fields.String(required=True, validate=ma.validate.Length(min=2, max=160,
                                  error="Le nom doit faire entre 2 et 160 caractères."),
                                  error_messages={"required": "Le nom est obligatoire."})
-    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(
-        min=MIN_PASSWORD_LENGTH, error=f"Le mot de passe doit faire au moins {MIN_PASSWORD_LENGTH} caractères."),
-        error_messages={"required": "Le mot de passe est obligatoire."})
+    # Absent for an invited account: the person chooses it through their invitation link.
+    password = ma.fields.String(load_default=None, load_only=True, validate=ma.validate.Length(
+        min=MIN_PASSWORD_LENGTH, error=f"Le mot de passe doit faire au moins {MIN_PASSWORD_LENGTH} caractères."))
 
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def find_by_email(email: str) -> User | None:
+    """The account with this email, whatever its tenants (accounts are platform-wide)."""
+    return db.session.scalar(sa.select(User).where(User.email == normalise_email(email or "")))
+
+
 def authenticate(email: str, password: str, ip: str = "") -> User | None:
-    """Return the active user with these credentials, or None; both outcomes are audited."""
+    """Return the active user with these credentials, or None (audited).
+
+    The login is recorded by :func:`record_login` once complete (after the second factor, if any).
+    """
     email = normalise_email(email or "")
     user = db.session.scalar(sa.select(User).where(User.email == email))
     ok = verify_password(user.password_hash if user else None, password or "")
@@ -43,10 +51,23 @@ def authenticate(email: str, password: str, ip: str = "") -> User | None:
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    audit.record(Actor(user_id=user.id, label=user.email, ip=ip), "auth.login", object_type="user", object_id=user.id)
-    db.session.commit()
+        db.session.commit()
     return user
+
+
+def record_login(user: User, ip: str = "", *, second_factor: bool = False) -> None:
+    """A login completed: its date on the account and an audit entry."""
+    user = db.session.merge(user)
+    user.last_login_at = utcnow()
+    audit.record(Actor(user_id=user.id, label=user.email, ip=ip), "auth.login", object_type="user", object_id=user.id,
+                 changes={"second_factor": second_factor} if second_factor else None)
+    db.session.commit()
+
+
+def login_failed(user: User, ip: str, action: str = "auth.second_factor_failed") -> None:
+    """A wrong second-factor code (audited like a wrong password)."""
+    audit.record(Actor(user_id=None, label=user.email, ip=ip), action, object_type="user", object_id=user.id)
+    db.session.commit()
 
 
 def memberships_of(user_id: int) -> list[Membership]:
@@ -84,8 +105,9 @@ def create_user(actor: Actor, data: dict, *, platform_admin: bool = False) -> Us
     email = normalise_email(loaded["email"])
     if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
         raise ValidationFailed({"email": ["Un compte existe déjà avec cette adresse électronique."]})
-    user = User(email=email, full_name=loaded["full_name"], password_hash=hash_password(loaded["password"]),
-                is_platform_admin=platform_admin)
+    password = loaded["password"]
+    user = User(email=email, full_name=loaded["full_name"], is_platform_admin=platform_admin,
+                password_hash=hash_password(password) if password else None)
     db.session.add(user)
     db.session.flush()
     audit.record(actor, "user.create", object_type="user", object_id=user.id,
@@ -112,3 +134,28 @@ def add_membership(actor: Actor, user: User, tenant_id: int, role: Role, organis
                      changes={"user_id": [None, user.id], "role": [None, role.value],
                               "organisation_id": [None, organisation_id]}, tenant_id=tenant_id)
     return membership
+
+
+def set_account_active(actor: Actor, user_id: int, active: bool) -> User:
+    """Suspend or restore a whole account (platform admin): a suspension ends its sessions and tokens at once."""
+    if not (actor.is_platform_admin or actor.user_id is None):
+        raise PermissionDenied("Seul un administrateur de la plateforme suspend un compte.")
+    if actor.user_id == user_id and not active:
+        raise ServiceError("Vous ne pouvez pas suspendre votre propre compte.", "auto_suspension")
+    from asll.models.api import ApiToken
+    from asll.services import sessions
+
+    with unscoped():
+        user = db.session.get(User, user_id, with_for_update=True)
+        if user is None:
+            raise NotFound("Compte introuvable.")
+        if user.active != active:
+            user.active = active
+            audit.record(actor, "user.activate" if active else "user.suspend", object_type="user",
+                         object_id=user.id, changes={"active": [not active, active]}, tenant_id=None)
+        if not active:
+            sessions.revoke_all(user.id, sessions.Reason.SUSPENSION)
+            db.session.execute(sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))
+                               .values(revoked=True, revoked_at=utcnow()))
+        db.session.commit()
+    return user

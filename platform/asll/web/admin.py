@@ -57,11 +57,14 @@ def tenant_create():
     if not form.validate_on_submit():
         return _render_tenants(form, 422)
     try:
-        tenant = admin_service.create_tenant_with_admin(g.actor, {
+        tenant, sent = admin_service.create_tenant_with_admin(g.actor, {
             "code": form.code.data, "name": form.name.data, "admin_email": form.admin_email.data,
-            "admin_name": form.admin_name.data, "admin_password": form.admin_password.data})
+            "admin_name": form.admin_name.data})
     except ValidationFailed as exc:
         add_form_errors(form, exc)
         return _render_tenants(form, exc.status)
-    flash(f"Département {tenant.name} ({tenant.code}) créé. Activez maintenant son plugin.", "success")
+    flash(f"Département {tenant.name} ({tenant.code}) créé ; invitation envoyée à son administrateur. "
+          "Activez maintenant son plugin.", "success")
+    if not sent.ok:
+        flash(sent.problem, "warning")
     return redirect(url_for("admin.plugins"))

@@ -71,15 +71,12 @@ class MemberForm(FlaskForm):
 
     full_name = StringField("Nom et prénom", validators=[DataRequired(REQUIRED), Length(max=160)])
     email = EmailField("Adresse électronique", validators=[DataRequired(REQUIRED),
-                                                           Email("Adresse électronique invalide.")])
+                                                           Email("Adresse électronique invalide.")],
+                       description="La personne y reçoit un lien pour choisir elle-même son mot de passe.")
     role = SelectField("Rôle", validators=[InputRequired("Choisissez un rôle.")])
     organisation_id = SelectField("Organisme de rattachement", validators=[Optional()],
                                   description="Obligatoire pour un prescripteur ou un travailleur social d'opérateur.")
-    password = PasswordField(
-        "Mot de passe initial", validators=[DataRequired(REQUIRED), Length(
-            min=MIN_PASSWORD_LENGTH, message=f"Le mot de passe doit faire au moins {MIN_PASSWORD_LENGTH} caractères.")],
-        description=f"Au moins {MIN_PASSWORD_LENGTH} caractères ; à transmettre à la personne par un canal sûr.")
-    submit = SubmitField("Créer le compte")
+    submit = SubmitField("Envoyer l'invitation")
 
 
 class TenantForm(FlaskForm):
@@ -92,8 +89,40 @@ class TenantForm(FlaskForm):
                                                                                   Length(max=160)])
     admin_email = EmailField("Adresse électronique de l'administrateur",
                              validators=[DataRequired(REQUIRED), Email("Adresse électronique invalide.")])
-    admin_password = PasswordField(
-        "Mot de passe initial", validators=[DataRequired(REQUIRED), Length(
-            min=MIN_PASSWORD_LENGTH, message=f"Le mot de passe doit faire au moins {MIN_PASSWORD_LENGTH} caractères.")],
-        description=f"Au moins {MIN_PASSWORD_LENGTH} caractères.")
     submit = SubmitField("Créer le département")
+
+
+PASSWORD_HINT = (f"Au moins {MIN_PASSWORD_LENGTH} caractères, difficile à deviner : par exemple plusieurs mots sans "
+                 "lien entre eux, avec des chiffres ou des signes. Ni votre nom ni votre adresse électronique.")
+
+
+class NewPasswordForm(FlaskForm):
+    """A password chosen through an invitation or reset link (the policy is the service's)."""
+
+    password = PasswordField("Nouveau mot de passe", validators=[DataRequired("Saisissez un mot de passe.")],
+                             description=PASSWORD_HINT)
+    confirmation = PasswordField("Confirmez le mot de passe",
+                                 validators=[DataRequired("Saisissez à nouveau le mot de passe.")])
+    submit = SubmitField("Enregistrer le mot de passe")
+
+
+class PasswordChangeForm(NewPasswordForm):
+    current = PasswordField("Mot de passe actuel", validators=[DataRequired("Saisissez votre mot de passe actuel.")])
+    submit = SubmitField("Changer le mot de passe")
+
+
+class ForgottenPasswordForm(FlaskForm):
+    email = EmailField(
+        "Adresse électronique",
+        validators=[DataRequired("Saisissez votre adresse électronique."), Email("Adresse électronique invalide.")],
+    )
+    submit = SubmitField("Recevoir un lien")
+
+
+class CodeForm(FlaskForm):
+    """A code of the authenticator app (second factor)."""
+
+    code = StringField("Code à 6 chiffres", validators=[DataRequired("Saisissez le code affiché par votre application."),
+                                                         Length(max=12)],
+                       description="Affiché par votre application d'authentification (il change toutes les 30 secondes).")
+    submit = SubmitField("Valider")

@@ -138,14 +138,37 @@ def user_create():
     form = _member_form()
     if not form.validate_on_submit():
         return _render_users(form, 422)
+    email = (form.email.data or "").strip().lower()
     try:
-        membership = admin_service.add_member(g.actor, {
-            "email": form.email.data, "full_name": form.full_name.data, "password": form.password.data,
+        invited = admin_service.add_member(g.actor, {
+            "email": email, "full_name": form.full_name.data,
             "role": form.role.data, "organisation_id": parse_id(form.organisation_id.data)})
     except ValidationFailed as exc:
         add_form_errors(form, exc)
         return _render_users(form, exc.status)
-    flash(f"Compte créé : {membership.user.email} ({membership.role.label}).", "success")
+    # The same words whether the email had an account or not (in another département, say).
+    role = invited.membership.role.label
+    if invited.sent.ok:
+        flash(f"Invitation envoyée à {email} ({role}).", "success")
+    else:
+        flash(f"Rôle « {role} » donné à {email}. {invited.sent.problem}", "warning")
+    return redirect(url_for("gestion.users"))
+
+
+@bp.route("/utilisateurs/invitation", methods=["POST"])
+@tenant_required
+def user_invite_again():
+    """Send a new invitation link to a member who has not chosen a password yet."""
+    membership_id = _admin_button("membership_id")
+    try:
+        sent = admin_service.resend_invitation(g.actor, membership_id)
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+        return redirect(url_for("gestion.users"))
+    flash("Nouvelle invitation envoyée ; le lien précédent ne fonctionne plus." if sent.ok else sent.problem,
+          "success" if sent.ok else "warning")
     return redirect(url_for("gestion.users"))
 
 
