@@ -176,7 +176,7 @@ def _claim_idempotency_key():
     if request.method in SAFE_METHODS:
         return None
     try:
-        key = idempotency.parse_key(request.headers.getlist(idempotency.KEY_HEADER))
+        key = idempotency.parse_key(request.headers.get(idempotency.KEY_HEADER))
         if key is None:
             return None
         refusal = NOT_REPLAYABLE.get((request.endpoint or "").removeprefix(f"{bp.name}."))
