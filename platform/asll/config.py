@@ -102,6 +102,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_KEY_PREFIX": "asll",
         "RATELIMIT_HEADERS_ENABLED": False,
+        "RATELIMIT_FAIL_ON_FIRST_BREACH": False,  # the 429 says the longest of the waits
         # Redis down: each process counts in memory meanwhile, rather than refusing every login.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_LOGIN_ACCOUNT": os.environ.get("ASLL_RATELIMIT_LOGIN_ACCOUNT",

@@ -15,6 +15,7 @@ gets a French page (or JSON under /api/v1) saying how long to wait, and ``Retry-
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 
 from flask import Flask, current_app, g, render_template, request, session
@@ -142,7 +143,9 @@ def _too_many(request_limit):
     """The response of a refused request: French, with the wait and ``Retry-After``."""
     from asll.api import errors as api_errors
 
-    wait = max(1, int(request_limit.reset_at - time.time()))
+    # Every limit is evaluated (RATELIMIT_FAIL_ON_FIRST_BREACH off): the wait is the longest one.
+    resets = [request_limit.window[0]] + [rl.window[0] for rl in limiter.current_limits if rl.breached]
+    wait = max(1, math.ceil(max(resets) - time.time()))
     duration = french_duration(wait)
     if api_errors.is_api_path(request.path):
         response = api_errors.error_response(

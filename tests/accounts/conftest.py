@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import os
 import re
 from email import policy
 from pathlib import Path
@@ -13,6 +14,9 @@ import pytest
 from tests.concurrency.conftest import clone_client  # noqa: F401  (a copied cookie, replayed)
 from tests.conftest import csrf_token, login
 from tests.web.conftest import as_role  # noqa: F401  (a client logged in as one role of the Loire)
+
+# Limits shared by several web processes need the shared storage: collected only with Redis.
+collect_ignore = [] if os.environ.get("REDIS_URL") else ["test_rate_limits_redis.py"]
 
 
 class Later:
