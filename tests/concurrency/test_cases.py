@@ -313,3 +313,20 @@ def test_a_page_left_open_while_a_colleague_acted_gets_a_409_and_changes_nothing
     assert str(db.session.get(Measure, measure_id).contract_sent_date) == "2026-03-18"
     assert count(MeasureEvent, MeasureEvent.measure_id == measure_id,
                  MeasureEvent.transition == "record_contract_sent") == 1
+
+
+def test_two_secretaries_typing_the_attendance_at_once_do_not_overwrite_each_other(app, env, burst):
+    session = decisions.create_session(env.secretary, {"commission_code": CLU, "session_date": "2026-03-10"})
+    client = logged_in(app, env, Role.COMMISSION_SECRETARY)
+    shown = version(CommissionSession, session.id)
+    lists = iter([f"Mme Membre {i}\nM. Président" for i in range(N)])
+    forms = [{"members_present": next(lists), "version": str(shown), "csrf_token": client.csrf} for _ in range(N)]
+    sent = iter(forms)
+
+    responses = burst(client, lambda c: c.post(f"/commissions/seances/{session.id}/presences", data=next(sent)))
+
+    one_winner(responses)
+    assert audited("session.attendance", session.id) == 1
+    db.session.expire_all()
+    assert db.session.get(CommissionSession, session.id).members_present in {f["members_present"] for f in forms}
+    chain_intact(env)

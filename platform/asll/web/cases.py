@@ -407,7 +407,8 @@ def request_withdraw(request_id: int):
 @tenant_required
 def request_decide(request_id: int):
     req = cases.get_request(g.actor, request_id, log_read=False)
-    if not views.decides_alone(g.actor, req):
+    # Once decided, the service says so (a 409 for a second click), not a 403 as if it were not ours.
+    if req.status is RequestStatus.SUBMITTED and not views.decides_alone(g.actor, req):
         abort(403)
     data = read_form({k: f for k, f in DecisionSchema().fields.items() if k != "extra"}, request.form)
     extra = read_form(views.grant_fields(g.actor, req), request.form, prefix="extra.")

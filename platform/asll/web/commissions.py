@@ -9,6 +9,7 @@ from asll.models import RequestStatus, SessionStatus
 from asll.services import admin as admin_service
 from asll.services import decisions, documents, views
 from asll.services.access import served_commissions, serves
+from asll.services.concurrency import check_fresh
 from asll.services.errors import Conflict, NotFound, PermissionDenied, ServiceError, ValidationFailed
 from asll.services.schemas import DecisionSchema
 from asll.web.common import (
@@ -138,6 +139,8 @@ def session_decide(session_id: int):
     session = views.get_session(g.actor, session_id)
     if not g.actor.has(*SECRETARIAT):
         abort(403)
+    # A second click finds the requests decided: say it was decided meanwhile, not "choose a decision".
+    check_fresh(session, form_version(), decisions.DECISIONS_CHANGED)
     core_fields = {k: f for k, f in DecisionSchema().fields.items() if k not in ("extra", "decision_date")}
     batch, values, by_reference = {}, {}, {}
     for item in session.items:
@@ -189,7 +192,7 @@ def session_attendance(session_id: int):
     form = AttendanceForm()
     if not form.validate_on_submit():
         return render_session(session.id, attendance=form, status=422)
-    admin_service.record_attendance(g.actor, session.id, form.members_present.data or "")
+    admin_service.record_attendance(g.actor, session.id, form.members_present.data or "", form_version())
     flash("Présences enregistrées.", "success")
     return redirect(url_for("commissions.session", session_id=session.id, _anchor="presences"))
 
