@@ -262,4 +262,5 @@ def reset_password(token: str):
     return _link_page(LinkPurpose.RESET, token)
 
 
+from asll import cli_accounts  # noqa: E402,F401  (`flask asll account ...` joins the asll group)
 from asll.web import account  # noqa: E402,F401  (« Mon compte » routes join this blueprint)
