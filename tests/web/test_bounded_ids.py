@@ -183,9 +183,11 @@ def test_an_agenda_with_request_ids_out_of_range_is_refused(forms_plugin, world,
         db.session.remove()
     client = as_role(Role.COMMISSION_SECRETARY)
     before = _stored(app, world.loire.tenant.id, AgendaItem)
-    response = client.post(f"{url}/ordre-du-jour", data={"csrf_token": _token(client, url), "request_ids": value})
+    # mixed with a valid id, the bad one is not silently dropped: nothing is put on the agenda
+    response = client.post(f"{url}/ordre-du-jour", data={"csrf_token": _token(client, url),
+                                                         "request_ids": [str(request_id), value]})
     assert response.status_code == 422
-    assert "Cochez au moins une demande à inscrire." in text(response)
+    assert "Identifiant de demande invalide." in text(response)
     assert _stored(app, world.loire.tenant.id, AgendaItem) == before
     with app.app_context(), tenant_context(world.loire.tenant.id):
         assert db.session.get(Request, request_id).status is RequestStatus.SUBMITTED

@@ -121,7 +121,10 @@ def session_agenda(session_id: int):
     session = views.get_session(g.actor, session_id)
     if not g.actor.has(*SECRETARIAT):
         abort(403)
-    request_ids = [i for i in map(parse_id, request.form.getlist("request_ids")) if i is not None]
+    posted = request.form.getlist("request_ids")
+    request_ids = [i for i in map(parse_id, posted) if i is not None]
+    if len(request_ids) != len(posted):  # a forged or garbled id: refuse the whole form, never drop it silently
+        return render_session(session.id, agenda_errors=["Identifiant de demande invalide."], status=422)
     if not request_ids:
         return render_session(session.id, agenda_errors=["Cochez au moins une demande à inscrire."], status=422)
     try:
