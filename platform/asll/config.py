@@ -154,13 +154,14 @@ def load_config(overrides: dict | None = None) -> dict:
             "task_always_eager": _bool("CELERY_TASK_ALWAYS_EAGER", False),
             "broker_connection_retry_on_startup": True,
             "broker_connection_timeout": broker_timeout,
+            # Redis's options (the SQLAlchemy transport would hand them to create_engine).
             "broker_transport_options": {
                 "visibility_timeout": visibility_timeout,
                 "socket_connect_timeout": broker_timeout,
                 # Look for messages to give back every tenth of the timeout (at most every 10 s).
                 "unacked_restore_interval": max(1, min(10, int(visibility_timeout // 10))),
                 "unacked_restore_throttle": 1,
-            },
+            } if broker_url.startswith(("redis://", "rediss://")) else {},
             # One quick retry, not Celery's default of three, each bounded by the timeout above.
             "task_publish_retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.5,
                                           "interval_max": 0.5},
