@@ -68,3 +68,23 @@ def celery_worker(app, app_env, tmp_path):
         worker.stop()
         if worker.log_path is not None:
             print(worker.log_tail())
+
+
+REDIS_ONLY = "redis_broker"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", f"{REDIS_ONLY}: needs Redis as the Celery broker (collected with REDIS_URL only)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without ``REDIS_URL`` (the embedded run) a Redis-only test is deselected at collection,
+    never skipped at run time: CI's second run, on PostgreSQL + Redis, runs it."""
+    import os
+
+    if os.environ.get("REDIS_URL") or os.environ.get("CELERY_BROKER_URL", "").startswith(("redis://", "rediss://")):
+        return
+    deselected = [item for item in items if item.get_closest_marker(REDIS_ONLY)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker(REDIS_ONLY)]

@@ -172,6 +172,24 @@ def obligation(kind: str, label: str, due: str, role: str = "operator_worker", d
     return ObligationDef(kind, label, day(due), role, done=done)
 
 
+def bounced_reminder(tenant_world, rp: ReminderPlugin, clock, address: str) -> int:
+    """A reminder recorded by the sweep, then refused for good by the mail server (wrong address)."""
+    from asll.models.reminders import OutboxState
+    from asll.services import reminders
+
+    tenant_id = tenant_world.tenant.id
+    measure_id = add_measure(tenant_world)
+    set_obligations(rp, tenant_id, measure_id, obligation("contrat", "Envoyer le contrat signé", "2026-04-16"))
+    clock.to("2026-04-01")
+    [outbox_id] = reminders.sweep(tenant_id, day("2026-04-01")).to_send
+    with tenant_context(tenant_id):
+        message = db.session.get(OutboxMessage, outbox_id)
+        message.state, message.attempts, message.recipient = OutboxState.FAILED, 1, address
+        message.last_error = "Refus définitif du serveur SMTP (550) : boîte inconnue"
+        db.session.commit()
+    return outbox_id
+
+
 def add_user(tenant_world, role: Role, email_address: str, organisation_kind: OrganisationKind | None = None) -> int:
     system = Actor.system(tenant_world.tenant.id)
     with tenant_context(tenant_world.tenant.id):

@@ -12,30 +12,15 @@ from asll.models.reminders import OutboxMessage, OutboxState
 from asll.services import reminders
 from asll.tenancy import tenant_context
 from tests.conftest import csrf_token
-from tests.reminders.conftest import add_measure, day, obligation, set_obligations
+from tests.reminders.conftest import bounced_reminder
 from tests.web.conftest import as_role, page, text  # noqa: F401  (as_role: a fixture)
-
-
-def _bounced_reminder(tenant_world, rp, clock, address: str) -> int:
-    """A reminder recorded by the sweep, then refused for good by the mail server (wrong address)."""
-    tenant_id = tenant_world.tenant.id
-    measure_id = add_measure(tenant_world)
-    set_obligations(rp, tenant_id, measure_id, obligation("contrat", "Envoyer le contrat signé", "2026-04-16"))
-    clock.to("2026-04-01")
-    [outbox_id] = reminders.sweep(tenant_id, day("2026-04-01")).to_send
-    with tenant_context(tenant_id):
-        message = db.session.get(OutboxMessage, outbox_id)
-        message.state, message.attempts, message.recipient = OutboxState.FAILED, 1, address
-        message.last_error = "Refus définitif du serveur SMTP (550) : boîte inconnue"
-        db.session.commit()
-    return outbox_id
 
 
 def test_the_admin_sees_undelivered_reminders_and_sends_one_again(app, world, rp, clock, eager, folders, as_role):
     # No application context around the requests: each test client must get its own ``g``.
     with app.app_context():
-        loire_id = _bounced_reminder(world.loire, rp, clock, "ancienne.adresse@loire.invalid")
-        _bounced_reminder(world.orne, rp, clock, "ancienne.adresse@orne.invalid")
+        loire_id = bounced_reminder(world.loire, rp, clock, "ancienne.adresse@loire.invalid")
+        bounced_reminder(world.orne, rp, clock, "ancienne.adresse@orne.invalid")
         db.session.remove()
     admin = as_role(Role.DEPT_ADMIN)
     assert "1 rappel(s) non remis" in re.sub(r"<[^>]+>", "", text(admin.get("/tableau-de-bord")))
