@@ -12,4 +12,6 @@ BEAT_SCHEDULE: dict = {
     # first run of the day records and sends the day's reminders; later runs only re-send what
     # is not sent yet (a lost broker message, a killed worker, a retry) and create nothing twice.
     "reminders-sweep": {"task": "asll.reminders.sweep_all", "schedule": crontab(minute="*/15", hour="7-19")},
+    # RGPD retention, daily at 3:30 (Paris): anonymise the files past their active period (services/rgpd).
+    "retention": {"task": "asll.retention.apply", "schedule": crontab(minute=30, hour=3)},
 }

@@ -16,7 +16,7 @@ asll_group = click.Group("asll", help="Commandes de la plateforme ASLL.")
 
 
 def register(app: Flask) -> None:
-    from asll import cli_exports, cli_reminders  # noqa: F401  (their commands join asll_group)
+    from asll import cli_exports, cli_reminders, cli_rgpd  # noqa: F401  (their commands join asll_group)
 
     app.cli.add_command(asll_group)
 

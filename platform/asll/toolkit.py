@@ -14,10 +14,12 @@ from asll.plugins.contract import (
     DemoCase,
     DemoStep,
     ExportColumn,
+    HouseholdFile,
     MeasureKind,
     MeasureTypeDef,
     ObligationDef,
     OrganisationSpec,
+    PersonalData,
     PluginInfo,
     StatTable,
     SupportMeasureDef,
@@ -49,10 +51,12 @@ __all__ = [
     "DemoCase",
     "DemoStep",
     "ExportColumn",
+    "HouseholdFile",
     "MeasureKind",
     "MeasureTypeDef",
     "ObligationDef",
     "OrganisationSpec",
+    "PersonalData",
     "PluginInfo",
     "StatTable",
     "SupportMeasureDef",
@@ -64,6 +68,7 @@ __all__ = [
     "hookimpl",
     "json_date",
     "months_between",
+    "personal_rows",
     "today",
 ]
 
@@ -300,3 +305,15 @@ def request_prescriber_name(request_id):
     return db.session.scalar(sa.select(Organisation.name).join(
         Request, Request.prescriber_organisation_id == Organisation.id).where(Request.id == request_id)) or "" \
         if request_id else ""
+
+
+# -- RGPD: a plugin's rows as its asll_personal_data hook returns them ----------------------
+def personal_rows(model, *criteria) -> tuple[dict, ...]:
+    """Every column of the rows of ``model`` matching ``criteria``, JSON-ready, ordered by id: what the
+    person's access right shows of a plugin table."""
+    import sqlalchemy as sa
+    from asll.services.audit import _jsonable
+
+    columns = list(model.__table__.columns)
+    rows = db.session.execute(sa.select(*columns).where(*criteria).order_by(model.id)).all()
+    return tuple({column.name: _jsonable(value) for column, value in zip(columns, row, strict=True)} for row in rows)

@@ -29,6 +29,7 @@ from asll.toolkit import (
 )
 
 from . import demo, fields, rules, statistics
+from .personal_data import asll_anonymise_personal_data, asll_personal_data  # noqa: E402,F401  (RGPD hooks)
 from .codes import (  # noqa: F401  (re-exported: the plugin's public codes)
     ACCES,
     AIDE_RECHERCHE,

@@ -275,6 +275,7 @@ def asll_organisations(tenant):
 
 # -- rules, obligations, reports and demo (modules imported here, after the tables above) ----
 from . import demo, reports, rules  # noqa: E402
+from .personal_data import asll_anonymise_personal_data, asll_personal_data  # noqa: E402,F401  (RGPD hooks)
 
 
 @hookimpl

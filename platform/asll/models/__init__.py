@@ -67,3 +67,14 @@ __all__ = [
     "User",
     "UserSession",
 ]
+
+# RGPD (models/rgpd.py): retention policy, legal texts, anonymised files, intermediate archive.
+from asll.models.rgpd import (  # noqa: E402
+    AnonymisedHousehold,
+    ArchiveEntry,
+    LegalNotice,
+    RetentionPolicy,
+    RetentionRun,
+)
+
+__all__ += ["AnonymisedHousehold", "ArchiveEntry", "LegalNotice", "RetentionPolicy", "RetentionRun"]

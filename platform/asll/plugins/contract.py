@@ -206,3 +206,29 @@ class ExportColumn:
     label: str
     value: Any
     personal: bool = True
+
+
+@dataclass(frozen=True)
+class HouseholdFile:
+    """The file of one household, as the RGPD hooks receive it (ids only: a plugin reads its own tables)."""
+
+    id: int
+    reference: str
+    request_ids: tuple[int, ...] = ()
+    measure_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """What one plugin table holds about a household (``asll_personal_data``).
+
+    ``rows`` are JSON-ready dicts (the person's access right shows them); ``last_contact`` counts in
+    the file's last contact (retention); ``archive`` rows are what the FSL accounts must keep (an
+    amount paid, say), moved to the intermediate archive when the file is anonymised.
+    """
+
+    table: str
+    label: str
+    rows: tuple[Mapping[str, Any], ...] = ()
+    last_contact: date | None = None
+    archive: tuple[Mapping[str, Any], ...] = ()

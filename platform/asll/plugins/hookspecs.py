@@ -169,3 +169,28 @@ def asll_demo_cases(tenant):
     Each case creates a household, files a request and applies its steps, so that the
     demo shows the département's rules in every state of a request and a measure.
     """
+
+
+@hookspec
+def asll_personal_data(tenant, household):
+    """Return a :class:`PersonalData` per table of the plugin that may hold rows about ``household``.
+
+    ``household`` is a :class:`HouseholdFile` (id, reference, ids of its requests and measures).
+    Answer for every such table *even when it has no row for this household*: the core checks that
+    each plugin table with a foreign key to a household or a measure is declared, so that the
+    person's access right (their complete data) and the anonymisation cannot miss one. A row's
+    date that is a contact with the household goes in ``last_contact``; the amounts the FSL
+    accounts must keep go in ``archive`` (moved to the intermediate archive on anonymisation).
+    """
+
+
+@hookspec
+def asll_anonymise_personal_data(tenant, household, erase):
+    """Anonymise (``erase=False``) or delete (``erase=True``) the plugin's rows about ``household``.
+
+    Return the names of the tables handled: every table :func:`asll_personal_data` declares must be
+    in the answer, or the core refuses to anonymise the file. Anonymising removes what identifies
+    the person (names, addresses, contact data, free texts) and keeps what the plugin's
+    :func:`asll_statistics` count, so that a past year's tables stay the same. Called in the core's
+    transaction before the core's own rows change; raising aborts the whole file.
+    """

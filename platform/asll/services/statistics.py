@@ -41,6 +41,7 @@ from asll.domain.calendar import today
 from asll.domain.machine import END_REASONS
 from asll.extensions import db
 from asll.models import (
+    AnonymisedHousehold,
     Decision,
     DecisionOutcome,
     Household,
@@ -307,13 +308,16 @@ def _public(tenant_id: int, period: Period, act) -> list[StatTable]:
                        .where(HouseholdMember.household_id == Household.id, HouseholdMember.is_reference)
                        .order_by(HouseholdMember.id).limit(1).correlate(Household).scalar_subquery())
     age = period.year - sa.extract("year", reference_birth)
-    bracket = sa.case(
+    # An anonymised file has no birth date any more: the bracket it had that year was kept (services/rgpd).
+    kept = (sa.select(AnonymisedHousehold.age_brackets[str(period.year)].as_string())
+            .where(AnonymisedHousehold.household_id == Household.id).correlate(Household).scalar_subquery())
+    bracket = sa.func.coalesce(kept, sa.case(
         (reference_birth.is_(None), AGE_BRACKETS[4]),
         (age < 25, AGE_BRACKETS[0]),
         (age < 40, AGE_BRACKETS[1]),
         (age < 60, AGE_BRACKETS[2]),
         else_=AGE_BRACKETS[3],
-    )
+    ))
     # One row per followed household first, so that the groups are plain columns.
     public = (sa.select(Household.resources_kind.label("resources"), Household.housing_status.label("status"),
                         bracket.label("age_bracket"))

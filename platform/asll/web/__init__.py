@@ -14,19 +14,21 @@ from asll.services.statistics import STATISTICS_ROLES
 def register(app: Flask) -> None:
     """The page blueprints and the helpers their templates use."""
     from asll.services.documents import RECIPIENT_LABELS
-    from asll.web import cases, commissions, gestion, unsubscribe
+    from asll.web import cases, commissions, gestion, rgpd, unsubscribe
 
     app.register_blueprint(unsubscribe.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(commissions.bp)
     app.register_blueprint(gestion.bp)
+    app.register_blueprint(rgpd.bp)
     app.jinja_env.filters["date_long"] = lambda d: format_date(d, "d MMMM yyyy") if d else "—"
     app.jinja_env.filters["filesize"] = _filesize
     app.jinja_env.filters["isodate_fr"] = _isodate_fr
     app.jinja_env.filters["audit_action"] = _audit_action
     app.jinja_env.filters["audit_field"] = _audit_field
     app.jinja_env.globals.update(has_role=_has_role, page_url=_page_url, report_links=_report_links,
-                                 nav_active=_nav_active, role_label=_role_label, recipient_labels=RECIPIENT_LABELS)
+                                 nav_active=_nav_active, role_label=_role_label, recipient_labels=RECIPIENT_LABELS,
+                                 legal_links=rgpd.legal_links)
 
 
 AUDIT_ACTIONS = {
@@ -44,6 +46,9 @@ AUDIT_ACTIONS = {
     "document.generate": "Document généré",
     "document.attach": "Pièce jointe ajoutée",
     "document.read": "Document téléchargé",
+    "household.anonymise": "Anonymisation du dossier (conservation échue)",
+    "rgpd.access": "Export des données (droit d'accès)",
+    "rgpd.traces": "Consultation du journal du dossier",
 }
 
 
@@ -126,6 +131,7 @@ def _nav_active(*prefixes: str) -> bool:
 REPORT_ENDPOINTS = (
     ("reports.export_list", "Exports", ()),
     ("reports.statistics_dashboard", "Statistiques", STATISTICS_ROLES),
+    ("rgpd.rights_index", "Droits RGPD", (Role.AUDITOR, Role.DEPT_ADMIN)),
 )
 
 
