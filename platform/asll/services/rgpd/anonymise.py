@@ -173,11 +173,22 @@ def destroy_archive(actor: Actor, reference: str, on: date) -> int:
 
 
 # -- anonymisation ---------------------------------------------------------------------------
+def claim_household(household_id: int, message: str) -> None:
+    """Take the household's row for this transaction (a conditional UPDATE: PostgreSQL's row lock,
+    SQLite's writer lock); if it is gone, roll back and raise a French 409."""
+    from asll.services.errors import Conflict
+
+    claimed = db.session.execute(sa.update(Household).where(Household.id == household_id)
+                                 .values(updated_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise Conflict(message)
+
+
 def anonymise_household(actor: Actor, household_id: int, policy: Policy, on: date, last_contact: date) -> int:
     """Anonymise one file in one transaction (see the module docstring); return the archive entries written."""
+    claim_household(household_id, "Ménage effacé entre-temps : rien à anonymiser.")
     household = db.session.scalar(sa.select(Household).where(Household.id == household_id))
-    if household is None:
-        raise NotFound("Ménage introuvable (effacé entre-temps ?).")
     file = data.household_file(household)
     sections = data.plugin_sections(actor.tenant_id, file)  # refuses a plugin that forgot a table
     measures = list(db.session.scalars(sa.select(Measure).where(Measure.household_id == household.id)

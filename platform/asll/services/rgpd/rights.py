@@ -16,7 +16,7 @@ For the DPO and the auditors (and the département admin); erasure is the admin'
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from flask import render_template
@@ -152,8 +152,13 @@ def traces(actor: Actor, household_id: int) -> list[Trace]:
     return found
 
 
+def _paris(value: datetime) -> datetime:
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(retention.PARIS)
+
+
 def _trace_dict(trace: Trace) -> dict:
-    return {"date": audit._jsonable(trace.at), "par": trace.who, "action": trace.label, "objet": trace.what}
+    return {"date": audit._jsonable(_paris(trace.at)), "par": trace.who, "action": trace.label, "objet": trace.what}
 
 
 def access(actor: Actor, household_id: int) -> dict:
@@ -167,7 +172,7 @@ def access(actor: Actor, household_id: int) -> dict:
         "format": ACCESS_FORMAT,
         "departement": {"code": info.code, "nom": info.name},
         "menage": household.reference,
-        "produit_le": audit._jsonable(datetime.now().astimezone()),
+        "produit_le": audit._jsonable(_paris(datetime.now(UTC))),
         "sections": [{"table": s.table, "libelle": s.label, "plugin": s.plugin or None, "lignes": list(s.rows)}
                      for s in sections],
         "journal": [_trace_dict(t) for t in traces_of(household_id)],
@@ -280,8 +285,12 @@ def erase(actor: Actor, household_id: int, confirmation: str) -> dict:
     if (confirmation or "").strip().upper() != household.reference.upper():
         raise ValidationFailed({"confirmation": [f"Recopiez la référence du ménage ({household.reference}) pour "
                                                  "confirmer l'effacement."]})
+    # Claim the row first: of two simultaneous erasures (or an erasure and the retention task), one
+    # goes on, the other finds it gone and gets a French 409, never a half-deleted file.
+    anonymise.claim_household(household.id, "Ce dossier vient d'être effacé par quelqu'un d'autre.")
     verdict = erasure_verdict(household_id)
     if not verdict.allowed:
+        db.session.rollback()
         raise ErasureRefused(list(verdict.reasons))
     return anonymise.erase_household(actor, household)
 
