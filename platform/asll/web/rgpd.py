@@ -236,7 +236,7 @@ def legal_links() -> list[tuple[str, str]]:
     actor = g.get("actor")
     tenant_id = actor.tenant_id if actor is not None and current_user.is_authenticated else None
     try:
-        level = legal.notice_for(tenant_id).values["accessibility_level"]
+        level = legal.accessibility_level(tenant_id)
     except (ServiceError, SQLAlchemyError):  # an error page must still render its footer
         level = legal.DEFAULTS["accessibility_level"]
     g.legal_links = links = [(endpoint, f"Accessibilité : {level}" if endpoint == "rgpd.legal_accessibility" else label)

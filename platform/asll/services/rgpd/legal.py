@@ -171,6 +171,15 @@ def notice_for(tenant_id: int | None) -> Notice:
     return Notice(tenant.name, values, policy, row is not None, row.version if row else 0)
 
 
+def accessibility_level(tenant_id: int | None) -> str:
+    """The declared RGAA level alone (one query): every page's footer says it."""
+    if tenant_id is None:
+        return DEFAULTS["accessibility_level"]
+    with tenant_context(tenant_id):
+        content = db.session.scalar(sa.select(LegalNotice.content)) or {}
+    return content.get("accessibility_level") or DEFAULTS["accessibility_level"]
+
+
 def retention_text(policy: Policy) -> str:
     """The durations the retention task applies, in French (pages and record of processing)."""
     years, months = divmod(policy.active_months, 12)
