@@ -191,7 +191,7 @@ def test_a_commission_session_from_programme_to_minutes(forms_plugin, world, as_
     assert created.status_code == 302
     session_url = created.headers["Location"]
     junk = client.post(f"{session_url}/ordre-du-jour", data={"csrf_token": token, "request_ids": ["²", "99999999999"]})
-    assert junk.status_code == 422 and "Cochez au moins une demande à inscrire." in text(junk)
+    assert junk.status_code == 422 and "Identifiant de demande invalide." in text(junk)
     client.post(f"{session_url}/ordre-du-jour", data={"csrf_token": token, "request_ids": [str(first), str(second)]})
     agenda = page(client.get(session_url))
     agenda.assert_labelled()
