@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 
 from asll.domain.calendar import add_months, today
 from asll.extensions import db
@@ -262,6 +263,11 @@ def apply(tenant_id: int, on: date | None = None) -> Summary:
                 except ServiceError as exc:
                     db.session.rollback()
                     summary.errors.append(f"{candidate.reference} : {exc.message}")
+                    continue
+                except Exception:  # noqa: BLE001 - one broken file must not stop the others; logged
+                    db.session.rollback()
+                    current_app.logger.exception("Anonymisation du ménage %s impossible", candidate.reference)
+                    summary.errors.append(f"{candidate.reference} : erreur technique, l'équipe a été prévenue.")
                     continue
                 summary.anonymised.append(candidate.reference)
                 summary.archived_entries += archived

@@ -86,12 +86,12 @@ def find(actor: Actor, q: str, limit: int = 20) -> list[Household]:
     q = (q or "").strip()[:100]
     if not q:
         return []
-    pattern = f"%{q.lower()}%"
+    wanted = q.lower()
     found = list(db.session.scalars(
         sa.select(Household).where(sa.or_(
-            sa.func.lower(Household.reference).like(pattern),
+            sa.func.lower(Household.reference).contains(wanted, autoescape=True),
             Household.id.in_(sa.select(HouseholdMember.household_id)
-                             .where(sa.func.lower(HouseholdMember.last_name).like(pattern)))))
+                             .where(sa.func.lower(HouseholdMember.last_name).contains(wanted, autoescape=True)))))
         .order_by(Household.reference).limit(limit)))
     audit.record(actor, "search", object_type="rgpd", changes={"q": q, "results": len(found)})
     db.session.commit()
