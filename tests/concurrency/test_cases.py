@@ -37,6 +37,7 @@ from tests.conftest import csrf_token, login
 from tests.core.workflow_support import (  # noqa: F401  (env and wf are fixtures)
     CLU,
     SHORT,
+    VALID_INPUT,
     env,
     granted_measure,
     started_measure,
@@ -211,39 +212,23 @@ def _before(env, name: str) -> int:
         "resume": [("suspend", {"from_date": "2026-03-20", "reason": "Hospitalisation."})],
         "record_bilan": [("end", {"end_date": "2026-03-20", "reason": "term"})],
         "close": [("end", {"end_date": "2026-03-20", "reason": "term"}),
-                  ("record_bilan", {"bilan_date": "2026-03-21", "summary": "Bilan."})],
+                  ("record_bilan", {"bilan_date": "2026-03-20", "summary": "Bilan."})],
     }.get(name, [])
     for step, data in steps:
         measures.transition(agent, measure_id, step, data)
     return measure_id
 
 
-FORMS = {
-    "assign_operator": lambda env: {"operator_id": env.operator_org_id, "notified_date": "2026-03-12"},
-    "start": lambda env: {"start_date": "2026-03-16"},
-    "record_contract_sent": lambda env: {"sent_date": "2026-03-20"},
-    "record_action_plan": lambda env: {"plan_date": "2026-03-20", "objectives": "Trouver un T3."},
-    "request_prolongation": lambda env: {"request_date": "2026-03-20", "months": 3, "reason": "Motif."},
-    "grant_prolongation": lambda env: {"decision_date": "2026-03-22"},
-    "refuse_prolongation": lambda env: {"decision_date": "2026-03-22", "reason": "Motif."},
-    "suspend": lambda env: {"from_date": "2026-03-20", "reason": "Hospitalisation."},
-    "resume": lambda env: {"resume_date": "2026-03-25"},
-    "transfer": lambda env: {"operator_id": env.second_operator()[0], "transfer_date": "2026-03-20",
-                             "reason": "move"},
-    "end": lambda env: {"end_date": "2026-03-20", "reason": "term"},
-    "record_bilan": lambda env: {"bilan_date": "2026-03-21", "summary": "Bilan."},
-    "close": lambda env: {"close_date": "2026-03-25"},
-}
 
 
 def test_every_transition_has_its_concurrency_case():
-    assert set(FORMS) == set(machine.TRANSITIONS)
+    assert set(VALID_INPUT) == set(machine.TRANSITIONS)
 
 
 @pytest.mark.parametrize("name", sorted(machine.TRANSITIONS))
 def test_ten_clicks_on_a_transition_apply_it_once(app, env, burst, name):
     measure_id = _before(env, name)
-    form = {"transition": name, **{k: str(v) for k, v in FORMS[name](env).items()},
+    form = {"transition": name, **{k: str(v) for k, v in VALID_INPUT[name](env).items()},
             "version": str(version(Measure, measure_id))}
     events_before = count(MeasureEvent, MeasureEvent.measure_id == measure_id)
     client = logged_in(app, env, Role.DEPT_AGENT)

@@ -56,6 +56,7 @@ from tests.core.workflow_support import (  # noqa: F401  (env and wf are fixture
     scheduled,
     started_measure,
     submitted_request,
+    VALID_INPUT,
     env,
     wf,
 )
@@ -272,22 +273,6 @@ def test_complete_life_of_a_measure_through_the_services(env, app):
 # =====================================================================================
 # 2. Refusal paths: each one changes nothing
 # =====================================================================================
-VALID_INPUT = {
-    "assign_operator": lambda env: {"operator_id": env.operator_org_id},
-    "start": lambda env: {"start_date": "2026-03-16"},
-    "record_contract_sent": lambda env: {"sent_date": "2026-03-20"},
-    "record_action_plan": lambda env: {"plan_date": "2026-03-20"},
-    "request_prolongation": lambda env: {"request_date": "2026-03-20", "months": 3, "reason": "Motif."},
-    "grant_prolongation": lambda env: {"decision_date": "2026-03-20"},
-    "refuse_prolongation": lambda env: {"decision_date": "2026-03-20", "reason": "Motif."},
-    "suspend": lambda env: {"from_date": "2026-03-20", "reason": "Motif."},
-    "resume": lambda env: {"resume_date": "2026-03-25"},
-    "transfer": lambda env: {"operator_id": env.second_operator()[0], "transfer_date": "2026-03-20",
-                             "reason": "move"},
-    "end": lambda env: {"end_date": "2026-03-20", "reason": "term"},
-    "record_bilan": lambda env: {"bilan_date": "2026-03-20", "summary": "Bilan."},
-    "close": lambda env: {"close_date": "2026-03-20"},
-}
 
 
 def test_wrong_roles_are_refused_and_change_nothing(env):

@@ -229,6 +229,25 @@ def obligation_states(measure_id: int) -> dict[str, tuple[str, dt.date]]:
 
 
 
+# Input each transition accepts on a measure set up by the helpers above (start on 16/03/2026).
+VALID_INPUT = {
+    "assign_operator": lambda env: {"operator_id": env.operator_org_id},
+    "start": lambda env: {"start_date": "2026-03-16"},
+    "record_contract_sent": lambda env: {"sent_date": "2026-03-20"},
+    "record_action_plan": lambda env: {"plan_date": "2026-03-20"},
+    "request_prolongation": lambda env: {"request_date": "2026-03-20", "months": 3, "reason": "Motif."},
+    "grant_prolongation": lambda env: {"decision_date": "2026-03-20"},
+    "refuse_prolongation": lambda env: {"decision_date": "2026-03-20", "reason": "Motif."},
+    "suspend": lambda env: {"from_date": "2026-03-20", "reason": "Motif."},
+    "resume": lambda env: {"resume_date": "2026-03-25"},
+    "transfer": lambda env: {"operator_id": env.second_operator()[0], "transfer_date": "2026-03-20",
+                             "reason": "move"},
+    "end": lambda env: {"end_date": "2026-03-20", "reason": "term"},
+    "record_bilan": lambda env: {"bilan_date": "2026-03-20", "summary": "Bilan."},
+    "close": lambda env: {"close_date": "2026-03-20"},
+}
+
+
 def install_workflow_plugin(app, tenant_id: int) -> WorkflowPlugin:
     """Register the fake département for ``tenant_id`` and disable the real one there."""
     plugin = WorkflowPlugin()
