@@ -125,33 +125,36 @@ def rights_index():
     return render_template("rgpd/rights_index.html", q=q, found=found)
 
 
-def _rights_page(household_id: int, errors: dict | None = None, status: int = 200):
-    from asll.services.access import get_in_tenant
+def _household_or_404(household_id: int):
+    """The household of the current tenant, else 404 whoever asks (another tenant's id tells nothing)."""
     from asll.models import Household
+    from asll.services.access import get_in_tenant
 
     household = get_in_tenant(Household, household_id)
     if household is None:
         abort(404)
+    return household
+
+
+def _rights_page(household, errors: dict | None = None, status: int = 200):
     return render_template(
-        "rgpd/rights_household.html", household=household, traces=rights.traces(g.actor, household_id),
-        verdict=rights.erasure_verdict(household_id), archive=rights.archive_of(g.actor, household_id),
-        anonymised=rights.is_anonymised(household_id), can_erase=g.actor.has(*rights.ERASE_ROLES),
+        "rgpd/rights_household.html", household=household, traces=rights.traces(g.actor, household.id),
+        verdict=rights.erasure_verdict(household.id), archive=rights.archive_of(g.actor, household.id),
+        anonymised=rights.is_anonymised(household.id), can_erase=g.actor.has(*rights.ERASE_ROLES),
         errors=errors or {}), status
 
 
 @bp.route("/rgpd/menages/<int:household_id>")
 @tenant_required
 def rights_household(household_id: int):
+    household = _household_or_404(household_id)
     _rights_only()
-    return _rights_page(household_id)
+    return _rights_page(household)
 
 
-@bp.route("/rgpd/menages/<int:household_id>/donnees.<fmt>")
-@tenant_required
-def rights_access(household_id: int, fmt: str):
+def _access(household_id: int, fmt: str):
+    _household_or_404(household_id)
     _rights_only()
-    if fmt not in ("json", "pdf"):
-        abort(404)
     export = rights.access(g.actor, household_id)
     name = f"donnees-{export['menage']}"
     if fmt == "json":
@@ -161,18 +164,31 @@ def rights_access(household_id: int, fmt: str):
                     headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})
 
 
+@bp.route("/rgpd/menages/<int:household_id>/donnees.json")
+@tenant_required
+def rights_access_json(household_id: int):
+    return _access(household_id, "json")
+
+
+@bp.route("/rgpd/menages/<int:household_id>/donnees.pdf")
+@tenant_required
+def rights_access_pdf(household_id: int):
+    return _access(household_id, "pdf")
+
+
 @bp.route("/rgpd/menages/<int:household_id>/effacement", methods=["POST"])
 @tenant_required
 def rights_erase(household_id: int):
+    household = _household_or_404(household_id)
     _rights_only()
     _checked_form()
     try:
         counts = rights.erase(g.actor, household_id, request.form.get("confirmation", ""))
     except ValidationFailed as exc:
-        return _rights_page(household_id, error_fields(exc), exc.status)
+        return _rights_page(household, error_fields(exc), exc.status)
     except rights.ErasureRefused as exc:
         flash(exc.message, "error")
-        return _rights_page(household_id, status=exc.status)
+        return _rights_page(household, status=exc.status)
     flash(f"Dossier effacé : {counts['requests']} demande(s), {counts['measures']} mesure(s) et "
           f"{counts['documents']} document(s) supprimés.", "success")
     return redirect(url_for("rgpd.rights_index"))
