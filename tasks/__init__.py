@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from asll_tasks import exports, maintenance, reminders, retention  # noqa: F401  (registers tasks)
+from asll_tasks import audit, exports, maintenance, reminders, retention  # noqa: F401  (registers tasks)
 from asll_tasks.schedule import BEAT_SCHEDULE
 
 

@@ -4,6 +4,14 @@ The database is SQLite in a temporary folder, or, when ``ASLL_TEST_DATABASE_URL`
 PostgreSQL server, a database created for this run and dropped at the end. Each test
 starts from empty tables (rows are deleted after every test), so tests that start a
 real worker process see committed data like production does.
+
+On PostgreSQL the suite runs as production should: ``ASLL_TEST_DATABASE_URL`` is only the
+administrator's URL, used to create two login roles (once per server, kept: other runs
+may be using them) and the run's database. The migrations run as ``asll_test_owner``, the
+database's owner (also granted ``asll_maintenance``: it empties the tables between tests);
+the app and every worker process connect as ``asll_test_app``, granted ``asll_app`` only,
+so row-level security and the audit trail's append-only rule hold for every test. Tests
+marked ``postgresql`` are collected only then.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ import datetime as dt
 import os
 import re
 import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +29,6 @@ import sqlalchemy as sa
 import time_machine
 
 from asll.extensions import db
-from asll.tenancy import unscoped
 
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -65,23 +74,124 @@ def folders(app, tmp_path):
     app.config["EXPORT_PATH"], app.config["MAIL_FOLDER"] = saved
 
 
+TEST_OWNER_ROLE = "asll_test_owner"
+TEST_APP_ROLE = "asll_test_app"
+TEST_ROLE_PASSWORD = "asll-test"
+
+
+def on_postgresql() -> bool:
+    return os.environ.get("ASLL_TEST_DATABASE_URL", "").startswith("postgresql")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "postgresql: needs PostgreSQL (ASLL_TEST_DATABASE_URL); not collected on SQLite")
+
+
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL-only tests (roles, row-level security) are not collected on SQLite (never skipped)."""
+    if on_postgresql():
+        return
+    left_out = [item for item in items if item.get_closest_marker("postgresql")]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
+
+
+def _login_roles_sql() -> str:
+    """The two login roles of the test runs and their group roles, made if missing (roles belong to
+    the whole server and several runs may do this at once: a duplicate is not an error)."""
+    from asll.tenancy import APP_ROLE, MAINTENANCE_ROLE
+
+    return f"""
+DO $test_roles$
+DECLARE
+    wanted text[];
+BEGIN
+    FOREACH wanted SLICE 1 IN ARRAY ARRAY[['{TEST_OWNER_ROLE}', '{MAINTENANCE_ROLE}'],
+                                          ['{TEST_APP_ROLE}', '{APP_ROLE}']] LOOP
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = wanted[1]) THEN
+            BEGIN
+                EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L', wanted[1], '{TEST_ROLE_PASSWORD}');
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+            END;
+        END IF;
+        IF NOT pg_has_role(wanted[1], wanted[2], 'MEMBER') THEN
+            BEGIN
+                EXECUTE format('GRANT %I TO %I', wanted[2], wanted[1]);
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+            END;
+        END IF;
+    END LOOP;
+END
+$test_roles$
+"""
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    app: str  # what the app and the workers connect with (DATABASE_URL)
+    owner: str  # the tables' owner: migrations, and emptying the tables between tests
+
+
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
+def database_urls(tmp_path_factory):
     base = os.environ.get("ASLL_TEST_DATABASE_URL")
     if not base:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'asll-test.sqlite'}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'asll-test.sqlite'}"
+        yield DatabaseUrls(app=url, owner=url)
         return
+    from asll.tenancy import create_group_roles_sql
+
     url = sa.engine.make_url(base)
     name = f"asll_test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        connection.execute(sa.text(create_group_roles_sql()))
+        connection.execute(sa.text(_login_roles_sql()))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}" OWNER "{TEST_OWNER_ROLE}"'))
     try:
-        yield url.set(database=name).render_as_string(hide_password=False)
+        yield DatabaseUrls(*(url.set(database=name, username=role, password=TEST_ROLE_PASSWORD)
+                             .render_as_string(hide_password=False) for role in (TEST_APP_ROLE, TEST_OWNER_ROLE)))
     finally:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(database_urls):
+    """The URL the app connects with (on PostgreSQL: the non-owner role ``asll_test_app``)."""
+    return database_urls.app
+
+
+@pytest.fixture(scope="session")
+def owner_engine(database_urls):
+    """PostgreSQL: an engine connected as the tables' owner (member of asll_maintenance); None on SQLite."""
+    if database_urls.owner == database_urls.app:
+        yield None
+        return
+    engine = sa.create_engine(database_urls.owner)
+    yield engine
+    engine.dispose()
+
+
+@contextmanager
+def _maintenance_connection(app, owner_engine):
+    engine = owner_engine
+    if engine is None:
+        with app.app_context():
+            engine = db.engine
+    with engine.begin() as connection:
+        if owner_engine is not None:
+            connection.execute(sa.text("SELECT set_config('app.bypass_rls', 'on', true)"))
+        yield connection
+
+
+@pytest.fixture
+def maintenance_db(app, owner_engine):
+    """``maintenance_db()``: a transaction as whoever may write the whole database, beyond the app's
+    role (PostgreSQL: the owner, as asll_maintenance, row-level security bypassed; SQLite: the file)."""
+    return lambda: _maintenance_connection(app, owner_engine)
 
 
 @pytest.fixture(scope="session")
@@ -109,16 +219,25 @@ def app_env(database_url, instance_path):
 
 
 @pytest.fixture(scope="session")
-def app(app_env):
+def app(app_env, database_urls):
     from flask_migrate import upgrade
 
     from asll.app import create_app
     from asll.security import use_cheap_hashing
 
     use_cheap_hashing()
-    application = create_app({"TESTING": True})
-    with application.app_context():
-        upgrade(revision="heads")
+    if database_urls.owner != database_urls.app:  # PostgreSQL: the owner migrates, the app is another role
+        owner_app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_urls.owner,
+                                "DATABASE_ROLE_CHECK": "off"})
+        with owner_app.app_context():
+            upgrade(revision="heads")
+            db.session.remove()
+            db.engine.dispose()
+        application = create_app({"TESTING": True})
+    else:
+        application = create_app({"TESTING": True})
+        with application.app_context():
+            upgrade(revision="heads")
     from asll.rate_limits import limiter
 
     limiter.reset()  # counters a previous run left in Redis
@@ -128,6 +247,9 @@ def app(app_env):
 @pytest.fixture(autouse=True)
 def _clean_tables(request):
     """Empty every table after each test that used the app."""
+    # As the owner on PostgreSQL (the app's role may not delete audit entries): asked for now,
+    # pytest wants fixtures requested before teardown.
+    owner_engine = request.getfixturevalue("owner_engine") if "app" in request.fixturenames else None
     yield
     if "app" not in request.fixturenames:
         return
@@ -137,11 +259,12 @@ def _clean_tables(request):
     limiter.reset()  # rate-limit counters (memory, or Redis with REDIS_URL) start again from zero too
     with application.app_context():
         db.session.rollback()
-        with unscoped():
-            for table in reversed(db.metadata.sorted_tables):
-                db.session.execute(table.delete())
-            db.session.commit()
         db.session.remove()
+    if owner_engine is None and on_postgresql():  # the test asked for the app itself, while it ran
+        owner_engine = request.getfixturevalue("owner_engine")
+    with _maintenance_connection(application, owner_engine) as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
 
 
 @pytest.fixture

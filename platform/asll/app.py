@@ -64,6 +64,7 @@ def _init_extensions(app: Flask) -> None:
         if engine.dialect.name == "sqlite":
             _tune_sqlite(engine)
     install_tenant_scoping(db.session.session_factory.class_, AuditEvent)
+    _database_security(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: "Europe/Paris")
@@ -170,6 +171,43 @@ def _same_site_referrer() -> str | None:
     if parts.netloc != request.host or not parts.path.startswith("/"):
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _database_security(app: Flask) -> None:
+    """PostgreSQL: every transaction carries its tenant for row-level security, and the role the
+    app connects as must be held by it (not a superuser, not the tables' owner, not maintenance).
+
+    A wrong role is a warning, or in production (``DATABASE_ROLE_CHECK=refuse``) a refusal to
+    start. Migrations run as the owner on purpose: that one command says so with
+    ``ASLL_DATABASE_ROLE_CHECK=off`` (README).
+    """
+    import logging
+
+    from asll.tenancy import database_role_problems, install_row_security
+
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name != "postgresql":
+            return
+        install_row_security(engine)
+        if app.config["DATABASE_ROLE_CHECK"] == "off":
+            return
+        try:
+            with engine.connect() as connection:
+                problems = database_role_problems(connection)
+        except sa.exc.OperationalError as exc:
+            logging.getLogger("asll").warning("Rôle de connexion PostgreSQL non vérifié (base injoignable) : %s", exc)
+            return
+        finally:
+            engine.dispose()  # no connection inherited by forked workers
+    if not problems:
+        return
+    message = ("Rôle de connexion à PostgreSQL à éviter : " + " ; ".join(problems) + ". Connectez l'application "
+               "avec un rôle membre de asll_app seulement (README, « Sécurité au niveau des lignes »).")
+    if app.config["DATABASE_ROLE_CHECK"] == "refuse":
+        raise RuntimeError(f"Démarrage refusé. {message} Pour les migrations seulement, lancées avec le "
+                           "propriétaire : ASLL_DATABASE_ROLE_CHECK=off flask db upgrade heads.")
+    logging.getLogger("asll").warning(message)
 
 
 def _tune_sqlite(engine) -> None:

@@ -145,20 +145,41 @@ def create_platform_admin(email: str, full_name: str, password: str) -> None:
 @asll_group.command("audit-verify")
 @with_appcontext
 def audit_verify() -> None:
-    """Vérifie le chaînage du journal d'audit de chaque département ; échoue en nommant l'entrée altérée."""
-    from asll.services import audit, tenants
+    """Vérifie le journal d'audit de chaque département (chaînage, signatures, points de contrôle) ;
+    échoue en nommant la première entrée manquante ou altérée."""
+    from asll.services import audit
 
-    problems = audit.verify_chain(None)
-    checked = ["plateforme"]
-    for tenant in tenants.all_tenants():
-        problems += audit.verify_chain(tenant.id)
-        checked.append(tenant.code)
-    if problems:
-        for problem in problems:
-            where = f"département {problem.tenant_id}" if problem.tenant_id else "plateforme"
+    result = audit.verify_all()
+    if result.problems:
+        for problem in result.problems:
+            if problem.checkpoint_file:
+                where = "points de contrôle"
+            else:
+                where = f"département {problem.tenant_id}" if problem.tenant_id else "plateforme"
             click.echo(f"ALTÉRATION – {where} : {problem.message}", err=True)
         sys.exit(1)
-    click.echo(f"Journal d'audit intègre ({', '.join(checked)}).")
+    click.echo(f"Journal d'audit intègre ({', '.join(result.checked)}).")
+    if result.last_checkpoint is None:
+        click.echo("Aucun point de contrôle : la suppression des entrées les plus récentes ne serait pas détectée "
+                   "(beat en écrit un chaque heure ; « asll audit-checkpoint » en écrit un tout de suite).")
+    else:
+        click.echo(f"Comparé à {result.checkpoints} point(s) de contrôle ; dernier : {result.last_checkpoint_label}.")
+
+
+@asll_group.command("audit-checkpoint")
+@with_appcontext
+def audit_checkpoint() -> None:
+    """Écrit maintenant un point de contrôle du journal d'audit (tête de chaque chaîne), hors de la base."""
+    from asll.services import audit
+
+    result = audit.checkpoint()
+    db.session.rollback()
+    click.echo(f"Point de contrôle écrit dans {result.path} ({len(result.heads)} chaîne(s)).")
+    for problem in result.problems:
+        where = f"département {problem.tenant_id}" if problem.tenant_id else "plateforme"
+        click.echo(f"ALTÉRATION – {where} : {problem.message}", err=True)
+    if result.problems:
+        sys.exit(1)
 
 
 def main() -> None:

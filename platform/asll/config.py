@@ -31,6 +31,49 @@ def _secret_key(instance: Path) -> str:
     return key_file.read_text().strip()
 
 
+AUDIT_KEY_MIN_LENGTH = 32
+
+
+def _audit_key(instance: Path) -> str:
+    """The audit trail's HMAC key: ``ASLL_AUDIT_KEY``, else one generated once in ``instance/audit_key``.
+
+    Never stored in the database: whoever can write the database must not be able to sign
+    a rewritten entry.
+    """
+    key = os.environ.get("ASLL_AUDIT_KEY", "").strip()
+    if not key:
+        key_file = instance / "audit_key"
+        if not key_file.exists():
+            # Written whole under a temporary name, then linked: a process starting at the same
+            # time finds either no file or the complete key, and only one key is ever kept.
+            draft = instance / f".audit_key.{os.getpid()}.{secrets.token_hex(4)}"
+            descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            try:
+                os.link(draft, key_file)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+        key = key_file.read_text().strip()
+    if len(key) < AUDIT_KEY_MIN_LENGTH:
+        raise ValueError(f"ASLL_AUDIT_KEY doit compter au moins {AUDIT_KEY_MIN_LENGTH} caractères.")
+    return key
+
+
+def _key_list(value: str) -> tuple[str, ...]:
+    """Retired audit keys: separated by commas or white space."""
+    return tuple(part for part in value.replace(",", " ").split() if part)
+
+
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = os.environ.get(name, default).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name} doit valoir {', '.join(allowed)} (reçu : « {value} »).")
+    return value
+
+
 def _bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -134,6 +177,18 @@ def load_config(overrides: dict | None = None) -> dict:
         "IDEMPOTENCY_KEY_HOURS": float(os.environ.get("ASLL_IDEMPOTENCY_KEY_HOURS", "24")),
         "IDEMPOTENCY_WAIT_SECONDS": float(os.environ.get("ASLL_IDEMPOTENCY_WAIT_SECONDS", "10")),
         "IDEMPOTENCY_PENDING_SECONDS": float(os.environ.get("ASLL_IDEMPOTENCY_PENDING_SECONDS", "300")),
+        # Audit trail (services/audit.py, README "Journal d'audit ancré"): entries are signed with
+        # AUDIT_KEY (HMAC-SHA256, its id stored on each entry); after a rotation the previous keys
+        # stay in AUDIT_RETIRED_KEYS so that the entries and checkpoints they signed still verify.
+        # The chain heads are checkpointed hourly (beat) into AUDIT_CHECKPOINT_PATH, outside the database.
+        "AUDIT_KEY": _audit_key(instance),
+        "AUDIT_RETIRED_KEYS": _key_list(os.environ.get("ASLL_AUDIT_RETIRED_KEYS", "")),
+        "AUDIT_CHECKPOINT_PATH": os.environ.get("ASLL_AUDIT_CHECKPOINT_PATH", str(instance / "audit-checkpoints")),
+        # PostgreSQL: the app must connect as a role subject to row-level security (not a superuser,
+        # not the tables' owner, not asll_maintenance); otherwise start-up warns, and refuses in
+        # production. "off" only for the migrations, which are run as the owner on purpose.
+        "DATABASE_ROLE_CHECK": _choice("ASLL_DATABASE_ROLE_CHECK", ("refuse", "warn", "off"),
+                                       "refuse" if env == "production" else "warn"),
         "MAIL_FOLDER": os.environ.get("ASLL_MAIL_FOLDER", str(instance / "mail")),
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),

@@ -1,4 +1,4 @@
-"""The append-only audit trail, hash-chained per tenant."""
+"""The append-only audit trail, hash-chained per tenant and signed with a key kept out of the database."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ class AuditEvent(Base):
     """One audited action. ``tenant_id`` is null for platform-level actions.
 
     Not a :class:`TenantScoped` model because platform events have no tenant, but it is
-    scoped all the same: see :func:`asll.tenancy.install_tenant_scoping`.
+    scoped all the same: see :func:`asll.tenancy.install_tenant_scoping` (and, on PostgreSQL,
+    row-level security). ``hash`` is an HMAC-SHA256 with the audit key named by ``key_id``
+    (``asll.services.audit``); entries written before keys existed have an empty ``key_id``
+    and a plain SHA-256.
     """
 
     __tablename__ = "audit_event"
@@ -36,3 +39,4 @@ class AuditEvent(Base):
     ip: Mapped[str] = mapped_column(sa.String(64), default="")
     prev_hash: Mapped[str] = mapped_column(sa.String(64), default="")
     hash: Mapped[str] = mapped_column(sa.String(64))
+    key_id: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")

@@ -182,7 +182,9 @@ def household_new():
 @bp.route("/menages/<int:household_id>/modifier", methods=["GET", "POST"])
 @tenant_required
 def household_edit(household_id: int):
-    household = households.get_household(g.actor, household_id, log_read=False)
+    # The form shows the whole household record: reading it is audited like its page.
+    household = households.get_household(g.actor, household_id,
+                                         log_read=request.method == "GET" and g.actor.has(*FILING_ROLES))
     if not g.actor.has(*FILING_ROLES):
         abort(403)
     if request.method == "GET":
