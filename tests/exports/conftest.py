@@ -74,7 +74,7 @@ REDIS_ONLY = "redis_broker"
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", f"{REDIS_ONLY}: needs Redis as the Celery broker (collected with REDIS_URL only)")
+    config.addinivalue_line("markers", f"{REDIS_ONLY}: needs Redis as the Celery broker (collected with REDIS_URL)")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -208,8 +208,10 @@ def extra_member(tenant_id: int, organisation: str, kind: str, role) -> tuple[in
     system = Actor.system(tenant_id)
     org = tenants.create_organisation(system, OrganisationSpec(name=organisation, kind=kind, sectors=("Roannais",),
                                                                capacity=12 if kind == "operator" else None))
-    user = users.create_user(Actor.system(), {"email": f"{kind}.{org.id}@test.asll.fr", "full_name": organisation,
-                                              "password": "mot-de-passe-de-test-2026"})
+    # Not "<role>.<code INSEE>@", the factory's accounts: on PostgreSQL ids go on growing across
+    # tests, so an organisation numbered 42 gave the Loire prescriber's address again.
+    user = users.create_user(Actor.system(), {"email": f"{kind}.org-{org.id}@test.asll.fr",
+                                              "full_name": organisation, "password": "mot-de-passe-de-test-2026"})
     users.add_membership(system, user, tenant_id, role, org.id)
     db.session.commit()
     return org.id, Actor.for_user(user, users.memberships_of(user.id), tenant_id)

@@ -1,94 +1,74 @@
-"""Exports of what a user may see, and yearly activity reports, produced by a Celery worker.
+"""Export jobs: asked for, sent to a worker, claimed and run once, followed, downloaded, swept.
 
-A user asks for an export (dataset, filters, columns, format, pseudonymised or not): the
-job row stores *who* asked (user id, tenant id) and *what* (validated filters and columns),
-never a visibility. The worker rebuilds the user's :class:`Actor` from their memberships
-at run time and selects rows through the same criteria as every list of the platform
-(:mod:`asll.services.access`), so filters can only narrow what the user sees.
-
-Rows are streamed (``yield_per``: a server-side cursor on PostgreSQL) into the file
-(CSV: UTF-8 with BOM and ``;`` as French spreadsheets expect; XLSX: openpyxl's
-write-only mode), so memory stays flat whatever the size. Progress is written to the job
-row on a separate connection while the rows stream. The file is kept under
-``<EXPORT_PATH>/<tenant>/<uuid>.<ext>`` for ``EXPORT_RETENTION_HOURS`` (default 72 h),
-the user is told by email, and a download checks the user's rights again (owner, still a
-member, not fewer roles or organisations than when the file was produced). Asking,
-producing, downloading and expiring are audited.
-
-The pseudonymised variant, for statistics partners, has no name, address, birth date or
-free text; households, measures and requests are designated by stable pseudonyms: an
-HMAC-SHA256 of the object's id with a secret of the tenant (``export_secret`` table), so
-the same household keeps the same pseudonym across exports without being identifiable.
-Plugin columns (``asll_export_columns``) are left out of it unless they declare
-``personal = False``.
-"""
+See the package docstring (:mod:`asll.services.exports`) for the whole story."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import hmac
 import re
-import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
-from enum import Enum
 from html import escape
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import current_app
 from marshmallow import fields, validate
-from sqlalchemy import orm
 
-from asll.domain.calendar import today
-from asll.domain.machine import END_REASONS
 from asll.extensions import db
 from asll.models import (
-    CommissionSession,
-    Decision,
     DecisionOutcome,
     Household,
-    HouseholdMember,
     HousingStatus,
-    Measure,
     MeasureStatus,
     Organisation,
     OrganisationKind,
-    Request,
     RequestStatus,
     User,
 )
 from asll.models.base import utcnow
-from asll.models.exports import ExportJob, ExportKind, ExportSecret, ExportStatus
-from asll.plugins.contract import MEASURE_KIND_LABELS, MeasureKind, StatTable
+from asll.models.exports import ExportJob, ExportKind, ExportStatus
+from asll.plugins.contract import MeasureKind
 from asll.services import audit, mail, statistics
 from asll.services import plugins as plugin_service
-from asll.services.access import household_criteria, measure_criteria, request_criteria
+from asll.services.access import household_criteria
 from asll.services.actor import Actor
 from asll.services.errors import NotFound, PermissionDenied, ServiceError, ServiceUnavailable, ValidationFailed
 from asll.services.schemas import FrenchSchema, Id
 from asll.services.validation import load
+from asll.services.exports.columns import DATASETS, columns_for
+from asll.services.exports.query import count_rows, plan_for, stream_rows
+from asll.services.exports.reports import render_report_pdf, report_context, write_report_xlsx
+from asll.services.exports.storage import (
+    _STORAGE_KEY,
+    CONTENT_TYPES,
+    _delete_run_files,
+    _file_entry,
+    _run_storage,
+    _storage_path,
+    export_root,
+    retention,
+)
+from asll.services.exports.writers import _paris, write_csv, write_xlsx
+
 
 TASK_NAME = "asll.exports.run"
+
+
 JOB_PATH = "/rapports/exports/{id}"
+
+
 PROGRESS_EVERY_ROWS = 2000
+
+
 PROGRESS_EVERY_SECONDS = 1.0
-YIELD_PER = 2000
+
+
 FORMATS = {"csv": "CSV (séparateur point-virgule, UTF-8)", "xlsx": "Classeur Excel (XLSX)"}
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "pdf": "application/pdf",
-}
-_STORAGE_KEY = re.compile(r"^(\d+)/([0-9a-f]{32})\.(csv|xlsx|pdf)$")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportExpired(ServiceError):
@@ -96,193 +76,6 @@ class ExportExpired(ServiceError):
 
     def __init__(self):
         super().__init__("Ce fichier a expiré et a été supprimé : relancez l'export.", "export_expire")
-
-
-# -- columns --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ColumnDef:
-    """An export column: ``value(row)`` reads a streamed row.
-
-    ``personal`` columns are left out of pseudonymised exports; ``pseudonym`` names the
-    object whose id (``row.<pseudonym>_id``) replaces the value there.
-    """
-
-    key: str
-    label: str
-    value: Callable[[Any], Any]
-    personal: bool = False
-    pseudonym: str | None = None
-    pseudonym_id: str = ""
-    pseudonym_label: str = ""
-    plugin: str = ""
-    default: bool = True
-
-
-def _attr(name: str) -> Callable[[Any], Any]:
-    return lambda row: getattr(row, name)
-
-
-def _label(name: str, labels: dict) -> Callable[[Any], Any]:
-    def read(row):
-        value = getattr(row, name)
-        if value is None or value == "":
-            return None
-        return labels.get(value, value.label if hasattr(value, "label") else value)
-    return read
-
-
-def age_bracket(birth_date: date | None, on: date | None = None) -> str | None:
-    """The reference person's age bracket (as the statistics count it), never the birth date."""
-    if birth_date is None:
-        return None
-    age = (on or today()).year - birth_date.year
-    for limit, label in zip((25, 40, 60), statistics.AGE_BRACKETS, strict=False):
-        if age < limit:
-            return label
-    return statistics.AGE_BRACKETS[3]
-
-
-def _household_columns() -> list[ColumnDef]:
-    return [
-        ColumnDef("household_reference", "Référence du ménage", _attr("household_reference"),
-                  pseudonym="household", pseudonym_id="household_id", pseudonym_label="Pseudonyme du ménage"),
-        ColumnDef("last_name", "Nom", _attr("last_name"), personal=True),
-        ColumnDef("first_name", "Prénom", _attr("first_name"), personal=True),
-        ColumnDef("birth_date", "Date de naissance", _attr("birth_date"), personal=True, default=False),
-        ColumnDef("age_bracket", "Tranche d'âge", lambda row: age_bracket(row.birth_date)),
-        ColumnDef("address", "Adresse", _attr("address"), personal=True, default=False),
-        ColumnDef("postcode", "Code postal", _attr("postcode"), personal=True, default=False),
-        ColumnDef("city", "Commune", _attr("city"), personal=True),
-        ColumnDef("sector", "Secteur", _attr("sector")),
-        ColumnDef("housing_status", "Statut d'occupation", _label("housing_status", {})),
-        ColumnDef("resources_kind", "Nature des ressources", _attr("resources_kind")),
-        ColumnDef("monthly_resources", "Ressources mensuelles (€)", _attr("monthly_resources"), default=False),
-        ColumnDef("family_situation", "Situation familiale", _attr("family_situation"), default=False),
-    ]
-
-
-def _measure_columns(types: dict) -> list[ColumnDef]:
-    return [
-        ColumnDef("reference", "Référence de la mesure", _attr("reference"), pseudonym="measure",
-                  pseudonym_id="id", pseudonym_label="Pseudonyme de la mesure"),
-        *_household_columns(),
-        ColumnDef("measure_type", "Type de mesure", lambda r: types[r.measure_type].label
-                  if r.measure_type in types else r.measure_type),
-        ColumnDef("kind", "Nature", _label("kind", MEASURE_KIND_LABELS)),
-        ColumnDef("status", "État", _label("status", {})),
-        ColumnDef("operator", "Opérateur", _attr("operator_name")),
-        ColumnDef("decision_date", "Date de décision", _attr("decision_date")),
-        ColumnDef("granted_months", "Durée accordée (mois)", _attr("granted_months")),
-        ColumnDef("start_date", "Date de début", _attr("start_date")),
-        ColumnDef("planned_end_date", "Fin prévue", _attr("planned_end_date")),
-        ColumnDef("end_date", "Date de fin", _attr("end_date")),
-        ColumnDef("end_reason", "Motif de fin", _label("end_reason", END_REASONS)),
-        ColumnDef("prolongation_count", "Nombre de prolongations", _attr("prolongation_count")),
-        ColumnDef("prolonged_months", "Mois de prolongation", _attr("prolonged_months"), default=False),
-        ColumnDef("reinforced", "Suivi renforcé", _attr("reinforced"), default=False),
-        ColumnDef("bilan_date", "Date du bilan", _attr("bilan_date"), default=False),
-        ColumnDef("request_reference", "Référence de la demande", _attr("request_reference"), pseudonym="request",
-                  pseudonym_id="request_id", pseudonym_label="Pseudonyme de la demande", default=False),
-        ColumnDef("origin", "Origine de la demande", _attr("origin")),
-        ColumnDef("prescriber", "Service instructeur", _attr("prescriber_name")),
-    ]
-
-
-def _request_columns(types: dict, commissions: dict) -> list[ColumnDef]:
-    return [
-        ColumnDef("reference", "Référence de la demande", _attr("reference"), pseudonym="request",
-                  pseudonym_id="id", pseudonym_label="Pseudonyme de la demande"),
-        *_household_columns(),
-        ColumnDef("measure_type", "Type de mesure demandé", lambda r: types[r.measure_type].label
-                  if r.measure_type in types else r.measure_type),
-        ColumnDef("status", "État", _label("status", {})),
-        ColumnDef("origin", "Origine de la demande", _attr("origin")),
-        ColumnDef("prescriber", "Service instructeur", _attr("prescriber_name")),
-        ColumnDef("commission", "Instance", lambda r: commissions[r.commission_code].label
-                  if r.commission_code in commissions else r.commission_code),
-        ColumnDef("created_on", "Date de création", lambda r: _as_date(r.created_at)),
-        ColumnDef("submitted_on", "Date de dépôt", lambda r: _as_date(r.submitted_at)),
-        ColumnDef("consent_date", "Date du consentement", _attr("consent_date"), default=False),
-    ]
-
-
-def _decision_columns(types: dict, commissions: dict) -> list[ColumnDef]:
-    return [
-        ColumnDef("request_reference", "Référence de la demande", _attr("request_reference"), pseudonym="request",
-                  pseudonym_id="request_id", pseudonym_label="Pseudonyme de la demande"),
-        ColumnDef("household_reference", "Référence du ménage", _attr("household_reference"),
-                  pseudonym="household", pseudonym_id="household_id", pseudonym_label="Pseudonyme du ménage"),
-        ColumnDef("last_name", "Nom", _attr("last_name"), personal=True),
-        ColumnDef("first_name", "Prénom", _attr("first_name"), personal=True),
-        ColumnDef("sector", "Secteur", _attr("sector")),
-        ColumnDef("commission", "Instance", lambda r: commissions[r.commission_code].label
-                  if r.commission_code in commissions else r.commission_code),
-        ColumnDef("session_date", "Date de séance", _attr("session_date")),
-        ColumnDef("decision_date", "Date de décision", _attr("decision_date")),
-        ColumnDef("outcome", "Décision", _label("outcome", {})),
-        ColumnDef("measure_type", "Type de mesure", lambda r: types[r.measure_type].label
-                  if r.measure_type in types else r.measure_type),
-        ColumnDef("duration_months", "Durée accordée (mois)", _attr("duration_months")),
-        ColumnDef("operator", "Opérateur désigné", _attr("operator_name")),
-        ColumnDef("reason", "Motif", _attr("reason"), personal=True),
-        ColumnDef("redirected_to", "Réorientation", _attr("redirected_to")),
-    ]
-
-
-def _household_dataset_columns() -> list[ColumnDef]:
-    return [
-        *_household_columns(),
-        ColumnDef("members", "Nombre de personnes", _attr("members_count")),
-        ColumnDef("created_on", "Date de création", lambda r: _as_date(r.created_at)),
-    ]
-
-
-def _plugin_columns(tenant_id: int) -> list[ColumnDef]:
-    columns = []
-    for plugin, column in plugin_service.collect(tenant_id, "asll_export_columns"):
-        value = column.value
-
-        def read(row, value=value):
-            return value(row.Measure)
-
-        key = column.key if column.key.startswith(f"{plugin}.") else f"{plugin}.{column.key}"
-        columns.append(ColumnDef(key, column.label, read, personal=getattr(column, "personal", True),
-                                 plugin=plugin))
-    return columns
-
-
-DATASETS = {
-    "measures": "Mesures",
-    "requests": "Demandes",
-    "households": "Ménages",
-    "decisions": "Décisions de commission",
-}
-
-
-def columns_for(tenant_id: int, dataset: str, *, types: dict | None = None,
-                commissions: dict | None = None) -> list[ColumnDef]:
-    """Every column the dataset offers in the tenant (core first, then the plugins').
-
-    ``types`` and ``commissions``: the tenant's, when the caller already asked the plugins."""
-    types = plugin_service.measure_types(tenant_id) if types is None else types
-    commissions = plugin_service.commissions(tenant_id) if commissions is None else commissions
-    if dataset == "measures":
-        return _measure_columns(types) + _plugin_columns(tenant_id)
-    if dataset == "requests":
-        return _request_columns(types, commissions)
-    if dataset == "households":
-        return _household_dataset_columns()
-    if dataset == "decisions":
-        return _decision_columns(types, commissions)
-    raise ValidationFailed({"dataset": ["Jeu de données inconnu."]})
-
-
-def _as_date(value) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    return value
 
 
 # -- the request ----------------------------------------------------------------------
@@ -525,383 +318,10 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-# -- storage ----------------------------------------------------------------------------
-def export_root() -> Path:
-    return Path(current_app.config["EXPORT_PATH"]).resolve()
-
-
-def _storage_path(tenant_id: int, key: str) -> Path:
-    match = _STORAGE_KEY.match(key or "")
-    if match is None or int(match.group(1)) != tenant_id:
-        raise NotFound("Le fichier de cet export est introuvable.", "fichier_absent")
-    return export_root() / match.group(1) / f"{match.group(2)}.{match.group(3)}"
-
-
-def _run_storage(tenant_id: int, token: str, fmt: str) -> tuple[str, Path]:
-    """Where a run writes its file: named after the run's claim token, so whoever takes the job
-    over (or the sweep) knows which partial file to delete; a job ends with one file at most."""
-    key = f"{tenant_id}/{token}.{fmt}"
-    path = _storage_path(tenant_id, key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for folder in (export_root(), path.parent):  # personal data: 0700 folders, 0600 files (as the uploads)
-        folder.chmod(0o700)
-    path.touch(mode=0o600)  # created private; the writers reopen it, which keeps its mode
-    return key, path
-
-
-def _delete_run_files(tenant_id: int, token: str) -> None:
-    """Delete what the run ``token`` may have left (a partial file of personal data)."""
-    if not token:
-        return
-    for fmt in CONTENT_TYPES:
-        _storage_path(tenant_id, f"{tenant_id}/{token}.{fmt}").unlink(missing_ok=True)
-
-
-def _file_entry(key: str, path: Path, filename: str) -> dict:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return {"key": key, "filename": filename, "size": path.stat().st_size, "sha256": digest.hexdigest()}
-
-
-def retention() -> timedelta:
-    return timedelta(hours=current_app.config["EXPORT_RETENTION_HOURS"])  # config.py: ASLL_EXPORT_RETENTION_HOURS
-
-
-# -- pseudonyms -------------------------------------------------------------------------
-def tenant_secret(tenant_id: int) -> bytes:
-    """The tenant's pseudonym key, created on first use (the unique constraint settles a race)."""
-    row = db.session.scalar(sa.select(ExportSecret).where(ExportSecret.tenant_id == tenant_id))
-    if row is None:
-        try:
-            with db.session.begin_nested():
-                row = ExportSecret(tenant_id=tenant_id, secret=secrets.token_hex(32))
-                db.session.add(row)
-        except sa.exc.IntegrityError:
-            row = db.session.scalar(sa.select(ExportSecret).where(ExportSecret.tenant_id == tenant_id))
-    return bytes.fromhex(row.secret)
-
-
-def pseudonym(secret: bytes, kind: str, object_id: int | None) -> str | None:
-    """A stable, non-reversible designation of an object for statistics partners."""
-    if object_id is None:
-        return None
-    digest = hmac.new(secret, f"{kind}:{object_id}".encode(), hashlib.sha256).hexdigest()
-    return f"{kind[0].upper()}-{digest[:16]}"
-
-
-# -- the rows -------------------------------------------------------------------------
-def _reference_person(tenant_id: int):
-    """The reference person's name and birth date, as scalar subqueries of the row's household.
-
-    Each is an index lookup on ``household_member.household_id`` whatever the planner's
-    statistics: a grouped subquery joined instead was re-aggregated for every row by
-    PostgreSQL on fresh, unanalysed tables (quadratic), a correlated join condition by SQLite.
-    The subquery reads the Core table with its tenant condition written ``tenant_id + 0``:
-    given ``tenant_id = ?`` (the ORM's tenant criteria add it to every entity), SQLite chose
-    the tenant's index and scanned all the tenant's members for every row (12,000 households:
-    2 minutes instead of seconds). The household it correlates to is tenant-scoped anyway.
-    """
-    members = HouseholdMember.__table__
-
-    def pick(column):
-        return (sa.select(column)
-                .where(members.c.household_id == Household.id, (members.c.tenant_id + 0) == tenant_id,
-                       members.c.is_reference)
-                .order_by(members.c.id).limit(1).correlate(Household).scalar_subquery())
-
-    return (pick(members.c.last_name).label("last_name"), pick(members.c.first_name).label("first_name"),
-            pick(members.c.birth_date).label("birth_date"))
-
-
-def _household_fields(tenant_id: int):
-    last_name, first_name, birth_date = _reference_person(tenant_id)
-    return (
-        Household.id.label("household_id"), Household.reference.label("household_reference"),
-        last_name, first_name, birth_date, Household.address, Household.postcode, Household.city,
-        Household.sector, Household.housing_status, Household.resources_kind, Household.monthly_resources,
-        Household.family_situation,
-    )
-
-
-def _date_filter(filters: dict, key: str):
-    return date.fromisoformat(filters[key]) if filters.get(key) else None
-
-
-def _statement(actor: Actor, dataset: str, filters: dict, with_entity: bool):
-    """The SELECT of a dataset for ``actor``: the access criteria AND the filters, in id order."""
-    tenant_id = actor.tenant_id
-    date_from, date_to = _date_filter(filters, "date_from"), _date_filter(filters, "date_to")
-    sector = filters.get("sector")
-    if dataset == "measures":
-        operator = orm.aliased(Organisation, name="operator_org")
-        prescriber = orm.aliased(Organisation, name="prescriber_org")
-        entities = (Measure, Household, Request) if with_entity else ()
-        statement = (
-            sa.select(*entities, Measure.id, Measure.reference, Measure.measure_type, Measure.kind, Measure.status,
-                      Measure.decision_date, Measure.granted_months, Measure.start_date, Measure.planned_end_date,
-                      Measure.end_date, Measure.end_reason, Measure.prolongation_count, Measure.prolonged_months,
-                      Measure.reinforced, Measure.bilan_date, *_household_fields(tenant_id),
-                      operator.name.label("operator_name"), Request.id.label("request_id"),
-                      Request.reference.label("request_reference"), Request.origin,
-                      prescriber.name.label("prescriber_name"))
-            .select_from(Measure)
-            .join(Household, Household.id == Measure.household_id)
-            .outerjoin(operator, operator.id == Measure.operator_id)
-            .outerjoin(Request, Request.id == Measure.request_id)
-            .outerjoin(prescriber, prescriber.id == Request.prescriber_organisation_id)
-            .where(Measure.tenant_id == tenant_id, measure_criteria(actor))
-            .order_by(Measure.id)
-        )
-        if with_entity:
-            # Plugins read the measure with its household and request; the diagnostic stays unloaded.
-            statement = statement.options(orm.contains_eager(Measure.household), orm.contains_eager(Measure.request),
-                                          orm.defer(Request.diagnostic))
-        if date_from:  # ran during the period (not ended before it)
-            statement = statement.where(sa.or_(Measure.end_date.is_(None), Measure.end_date >= date_from))
-        if date_to:
-            statement = statement.where(sa.or_(Measure.start_date <= date_to,
-                                               sa.and_(Measure.start_date.is_(None), Measure.decision_date <= date_to)))
-        for key in ("measure_type", "kind", "status"):
-            if filters.get(key):
-                statement = statement.where(getattr(Measure, key) == filters[key])
-        if filters.get("operator_id") is not None:
-            statement = statement.where(Measure.operator_id == filters["operator_id"])
-    elif dataset == "requests":
-        prescriber = orm.aliased(Organisation, name="prescriber_org")
-        statement = (
-            sa.select(Request.id, Request.reference, Request.measure_type, Request.status, Request.origin,
-                      Request.commission_code, Request.created_at, Request.submitted_at, Request.consent_date,
-                      *_household_fields(tenant_id), prescriber.name.label("prescriber_name"))
-            .select_from(Request)
-            .join(Household, Household.id == Request.household_id)
-            .outerjoin(prescriber, prescriber.id == Request.prescriber_organisation_id)
-            .where(Request.tenant_id == tenant_id, request_criteria(actor))
-            .order_by(Request.id)
-        )
-        if date_from:
-            statement = statement.where(Request.created_at >= datetime.combine(date_from, datetime.min.time()))
-        if date_to:
-            statement = statement.where(Request.created_at < datetime.combine(date_to + timedelta(days=1),
-                                                                               datetime.min.time()))
-        for key in ("measure_type", "status"):
-            if filters.get(key):
-                statement = statement.where(getattr(Request, key) == filters[key])
-        if filters.get("operator_id") is not None:
-            statement = statement.where(Request.id.in_(sa.select(Measure.request_id).where(
-                Measure.operator_id == filters["operator_id"])))
-    elif dataset == "households":
-        members_count = (sa.select(sa.func.count(HouseholdMember.id))
-                         .where(HouseholdMember.household_id == Household.id)
-                         .correlate(Household).scalar_subquery())
-        statement = (
-            sa.select(*_household_fields(tenant_id), Household.created_at, members_count.label("members_count"))
-            .select_from(Household)
-            .where(Household.tenant_id == tenant_id, household_criteria(actor))
-            .order_by(Household.id)
-        )
-        if date_from:
-            statement = statement.where(Household.created_at >= datetime.combine(date_from, datetime.min.time()))
-        if date_to:
-            statement = statement.where(Household.created_at < datetime.combine(date_to + timedelta(days=1),
-                                                                                 datetime.min.time()))
-        if filters.get("measure_type") or filters.get("operator_id") is not None:
-            measures = sa.select(Measure.household_id)
-            if filters.get("measure_type"):
-                measures = measures.where(Measure.measure_type == filters["measure_type"])
-            if filters.get("operator_id") is not None:
-                measures = measures.where(Measure.operator_id == filters["operator_id"])
-            statement = statement.where(Household.id.in_(measures))
-    elif dataset == "decisions":
-        operator = orm.aliased(Organisation, name="operator_org")
-        statement = (
-            sa.select(Decision.id, Decision.decision_date, Decision.outcome, Decision.measure_type,
-                      Decision.duration_months, Decision.reason, Decision.redirected_to,
-                      Request.id.label("request_id"), Request.reference.label("request_reference"),
-                      Request.commission_code, Household.id.label("household_id"),
-                      Household.reference.label("household_reference"), *_reference_person(tenant_id)[:2],
-                      Household.sector,
-                      operator.name.label("operator_name"), CommissionSession.session_date)
-            .select_from(Decision)
-            .join(Request, Request.id == Decision.request_id)
-            .join(Household, Household.id == Request.household_id)
-            .outerjoin(operator, operator.id == Decision.operator_id)
-            .outerjoin(CommissionSession, CommissionSession.id == Decision.session_id)
-            .where(Decision.tenant_id == tenant_id,
-                   Decision.request_id.in_(sa.select(Request.id).where(request_criteria(actor))))
-            .order_by(Decision.id)
-        )
-        if date_from:
-            statement = statement.where(Decision.decision_date >= date_from)
-        if date_to:
-            statement = statement.where(Decision.decision_date <= date_to)
-        if filters.get("measure_type"):
-            statement = statement.where(Decision.measure_type == filters["measure_type"])
-        if filters.get("status"):
-            statement = statement.where(Decision.outcome == filters["status"])
-        if filters.get("operator_id") is not None:
-            statement = statement.where(Decision.operator_id == filters["operator_id"])
-    else:
-        raise ValidationFailed({"dataset": ["Jeu de données inconnu."]})
-    if sector:
-        statement = statement.where(Household.sector == sector)
-    return statement
-
-
-@dataclass
-class ExportPlan:
-    """What a run writes: the header, and how to turn a streamed row into values."""
-
-    columns: list[ColumnDef]
-    pseudonymised: bool
-    secret: bytes | None = None
-    header: list[str] = field(init=False)
-
-    def __post_init__(self):
-        self.header = [c.pseudonym_label if self.pseudonymised and c.pseudonym else c.label for c in self.columns]
-
-    def values(self, row) -> list:
-        out = []
-        for column in self.columns:
-            if self.pseudonymised and column.pseudonym:
-                out.append(pseudonym(self.secret, column.pseudonym, getattr(row, column.pseudonym_id)))
-            else:
-                out.append(column.value(row))
-        return out
-
-
-def plan_for(actor: Actor, dataset: str, keys: list[str], pseudonymised: bool) -> ExportPlan:
-    available = {c.key: c for c in columns_for(actor.tenant_id, dataset)}
-    columns = [available[k] for k in keys if k in available and not (pseudonymised and available[k].personal)]
-    if not columns:
-        raise ValidationFailed({"columns": ["Aucune colonne exportable."]})
-    secret = tenant_secret(actor.tenant_id) if pseudonymised else None
-    return ExportPlan(columns, pseudonymised, secret)
-
-
-def count_rows(actor: Actor, dataset: str, filters: dict) -> int:
-    inner = _statement(actor, dataset, filters, with_entity=False).order_by(None).subquery()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(inner)) or 0
-
-
-def stream_rows(actor: Actor, dataset: str, filters: dict, plan: ExportPlan) -> Iterator[list]:
-    """The export's rows, streamed from the database in batches (never all in memory)."""
-    with_entity = any(c.plugin for c in plan.columns)
-    statement = _statement(actor, dataset, filters, with_entity).execution_options(yield_per=YIELD_PER)
-    result = db.session.execute(statement)
-    try:
-        for row in result:
-            yield plan.values(row)
-    finally:
-        result.close()
-
-
-# -- writers ------------------------------------------------------------------------------
-def _csv_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "oui" if value else "non"
-    if isinstance(value, datetime):
-        return _local(value).strftime("%d/%m/%Y %H:%M")
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    if isinstance(value, float | Decimal):
-        return format(value, "f").replace(".", ",") if isinstance(value, Decimal) else str(value).replace(".", ",")
-    if isinstance(value, Enum):
-        value = value.value
-    text = str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text  # never let a spreadsheet evaluate a value as a formula
-    return text
-
-
-def _local(value: datetime) -> datetime:
-    """A naive French wall-clock time (spreadsheets know no time zones)."""
-    return value.astimezone(_paris()).replace(tzinfo=None) if value.tzinfo else value
-
-
-def csv_cell(value) -> str:
-    """How a value is written in a CSV export (French dates, decimal comma, no formulas)."""
-    return _csv_cell(value)
-
-
-def write_csv(path: Path, header: list[str], rows: Iterable[list], progress: Callable[[int], None]) -> int:
-    count = 0
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow([_csv_cell(v) for v in row])
-            count += 1
-            progress(count)
-    return count
-
-
-def _xlsx_value(sheet, value):
-    from openpyxl.cell import WriteOnlyCell
-
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "oui" if value else "non"
-    if isinstance(value, datetime):
-        value = _local(value)
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.number_format = "DD/MM/YYYY HH:MM"
-        return cell
-    if isinstance(value, date):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.number_format = "DD/MM/YYYY"
-        return cell
-    if isinstance(value, Enum):
-        value = value.value
-    if not isinstance(value, int | float | Decimal | str):
-        value = str(value)  # e.g. a list a plugin's column returns
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"  # a text cell, never a formula
-        return cell
-    return value
-
-
-def write_xlsx(path: Path, sheet_title: str, header: list[str], rows: Iterable[list],
-               progress: Callable[[int], None]) -> int:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_sheet_name(sheet_title, set()))
-    bold = Font(bold=True)
-    header_cells = []
-    for label in header:
-        cell = WriteOnlyCell(sheet, value=label)
-        cell.font = bold
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    count = 0
-    for row in rows:
-        sheet.append([_xlsx_value(sheet, v) for v in row])
-        count += 1
-        progress(count)
-    workbook.save(path)
-    return count
-
-
-def _sheet_name(title: str, used: set[str]) -> str:
-    name = re.sub(r"[\[\]:*?/\\]", " ", title).strip()[:31] or "Feuille"
-    base, number = name, 2
-    while name.lower() in used:
-        suffix = f" ({number})"
-        name = base[: 31 - len(suffix)] + suffix
-        number += 1
-    used.add(name.lower())
-    return name
-
-
 # -- running a job (in the worker) --------------------------------------------------------
+TECHNICAL_ERROR = "Erreur technique pendant la production du fichier ; l'équipe a été prévenue."
+
+
 class LeaseLost(Exception):
     """This run no longer holds its job: its lease expired and another run took the job over."""
 
@@ -1036,7 +456,7 @@ def run_job(export_id: int) -> dict:
         _fail_run(job.id, token, written, exc.message)
         return job_status(_fresh(export_id))
     except Exception:
-        _fail_run(job.id, token, written, "Erreur technique pendant la production du fichier ; l'équipe a été prévenue.")
+        _fail_run(job.id, token, written, TECHNICAL_ERROR)
         raise
     finished = utcnow()
     done = db.session.execute(sa.update(ExportJob).where(
@@ -1114,73 +534,6 @@ def _run_export(actor: Actor, job: ExportJob, token: str, written: list[Path]) -
     return {job.file_format: _file_entry(key, path, _filename(job, job.file_format))}, count
 
 
-# -- the yearly report ----------------------------------------------------------------------
-def report_context(tenant_id: int, year: int, tables: list[StatTable]) -> dict:
-    tenant = plugin_service.tenant_info(tenant_id)
-    return {
-        "tenant": tenant,
-        "year": year,
-        "tables": tables,
-        "charts": {t.key: statistics.svg_chart(t) for t in tables},
-        "definitions": DEFINITIONS,
-        "issued_on": today(),
-    }
-
-
-DEFINITIONS = (
-    ("Mesure suivie", "Mesure en cours au moins un jour de l'année, de sa date de début (signature du contrat) "
-                      "à sa date de fin (exclue), ou à sa fin prévue si elle est passée, ou à aujourd'hui."),
-    ("Mesure nouvelle", "Mesure démarrée dans l'année."),
-    ("Mois-mesures", "Pour chaque mesure, nombre de mois civils de l'année pendant lesquels elle a été en cours "
-                     "au moins un jour, additionné sur toutes les mesures."),
-    ("Ménages accompagnés", "Ménages distincts ayant au moins une mesure suivie dans l'année."),
-    ("Durée moyenne", "Durée des mesures terminées dans l'année, de leur début à leur fin, en mois."),
-    ("Taux de prolongation", "Mesures suivies prolongées au moins une fois, rapportées aux mesures suivies."),
-    ("Échéances", "Obligations des mesures arrivées à échéance dans l'année : respectées si remplies au plus "
-                  "tard à leur date, manquées sinon."),
-)
-
-
-def write_report_xlsx(path: Path, tenant_name: str, year: int, tables: list[StatTable]) -> None:
-    """One sheet per table: title, note, header, rows."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    used: set[str] = set()
-    bold, title_font = Font(bold=True), Font(bold=True, size=13)
-    for table in tables:
-        sheet = workbook.create_sheet(_sheet_name(table.title, used))
-        title = WriteOnlyCell(sheet, value=f"{table.title} – {tenant_name} – {year}")
-        title.font = title_font
-        sheet.append([title])
-        if table.note:
-            sheet.append([table.note])
-        sheet.append([])
-        header = []
-        for label in table.columns:
-            cell = WriteOnlyCell(sheet, value=label)
-            cell.font = bold
-            header.append(cell)
-        sheet.append(header)
-        for row in table.rows:
-            sheet.append([_xlsx_value(sheet, v) for v in row])
-    workbook.save(path)
-
-
-def render_report_pdf(context: dict) -> bytes:
-    import weasyprint
-    from weasyprint.urls import URLFetcher
-
-    class _NoExternalResources(URLFetcher):
-        def fetch(self, url, headers=None):
-            raise ValueError(f"ressource externe refusée : {url}")
-
-    html = render_template("reports/annual_report_pdf.html", **context)
-    return weasyprint.HTML(string=html, url_fetcher=_NoExternalResources()).write_pdf()
-
-
 def _run_report(actor: Actor, job: ExportJob, token: str, written: list[Path]) -> tuple[dict, int]:
     progress = _Progress(job, token, 3)
     progress.write(0)
@@ -1220,12 +573,6 @@ def notify_ready(job: ExportJob) -> None:
             f"Le fichier sera supprimé le {expires}.\n\n"
             "Ce message est envoyé automatiquement par la plateforme ASLL ; n'y répondez pas.\n")
     send_mail(user.email, f"[ASLL] {what} est prêt", body, key=f"export.{job.id}.ready")
-
-
-def _paris():
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo("Europe/Paris")
 
 
 def send_mail(to: str, subject: str, text: str, *, key: str) -> None:
