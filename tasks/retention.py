@@ -24,16 +24,20 @@ def _day(on_date: str | None) -> date:
     return date.fromisoformat(on_date) if on_date else today()
 
 
-@shared_task(name="asll.retention.apply", acks_late=True)
-def apply_all(on_date: str | None = None) -> dict:
-    """Beat entry point: one retention run per active tenant, all for the same French date."""
+@shared_task(name="asll.retention.apply", bind=True, acks_late=True)
+def apply_all(self, on_date: str | None = None) -> dict:
+    """Beat entry point: one retention run per active tenant, all for the same French date.
+
+    The runs are sent through this task's own Celery app (not whichever app was created last).
+    """
     day = _day(on_date).isoformat()
     try:
         tenant_ids = retention.tenants_to_run()
     finally:
         db.session.remove()
+    per_tenant = self.app.tasks["asll.retention.apply_tenant"]
     for tenant_id in tenant_ids:
-        apply_tenant.apply_async(kwargs={"tenant_id": tenant_id, "on_date": day})
+        per_tenant.apply_async(kwargs={"tenant_id": tenant_id, "on_date": day})
     return {"on_date": day, "tenant_ids": tenant_ids}
 
 

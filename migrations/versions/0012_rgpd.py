@@ -13,6 +13,10 @@ branch_labels = None
 depends_on = None
 
 
+TABLES = ("rgpd_retention_policy", "rgpd_legal_notice", "rgpd_anonymised_household", "rgpd_archive_entry",
+          "rgpd_retention_run")
+
+
 def _tenant_fk(table: str) -> sa.ForeignKeyConstraint:
     return sa.ForeignKeyConstraint(["tenant_id"], ["tenant.id"], name=op.f(f"fk_{table}_tenant_id_tenant"),
                                    ondelete="RESTRICT")
@@ -113,8 +117,14 @@ def upgrade():
     )
     _tenant_index("rgpd_retention_run")
 
+    if op.get_bind().dialect.name == "postgresql":  # the tenant wall of 0011 on the new tenant tables
+        from asll.tenancy import row_security_sql
+
+        for table in TABLES:
+            for statement in row_security_sql(table):
+                op.execute(statement)
+
 
 def downgrade():
-    for table in ("rgpd_retention_run", "rgpd_archive_entry", "rgpd_anonymised_household", "rgpd_legal_notice",
-                  "rgpd_retention_policy"):
+    for table in reversed(TABLES):
         op.drop_table(table)
