@@ -70,7 +70,10 @@ class ExportForm(FlaskForm):
                              validators=[InputRequired("Choisissez le format.")])
     pseudonymised = BooleanField(
         "Export pseudonymisé (pour un partenaire statistique)",
-        description="Sans nom, adresse, commune ni date de naissance ; ménages, demandes et mesures y sont "
+        description="Sans nom, prénom, date de naissance, adresse, code postal, commune ni texte libre "
+                    "(situation familiale, motif, réorientation) ; les dates n'y sont données qu'au mois "
+                    "(03/2026). Il garde la tranche d'âge, le secteur, le statut d'occupation, la nature des "
+                    "ressources, les types, états, durées et opérateurs ; ménages, demandes et mesures y sont "
                     "désignés par un pseudonyme stable propre au département.")
     date_from = DateField("Du", format="%Y-%m-%d", validators=[Optional()])
     date_to = DateField("Au", format="%Y-%m-%d", validators=[Optional()])

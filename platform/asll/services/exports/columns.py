@@ -20,8 +20,9 @@ from asll.services.errors import ValidationFailed
 class ColumnDef:
     """An export column: ``value(row)`` reads a streamed row.
 
-    ``personal`` columns are left out of pseudonymised exports; ``pseudonym`` names the
-    object whose id (``row.<pseudonym>_id``) replaces the value there.
+    ``personal`` columns (an identity, or a free text: it may name someone) are left out of
+    pseudonymised exports; ``pseudonym`` names the object whose id (``row.<pseudonym>_id``)
+    replaces the value there. Dates are cut to the month there (``query.ExportPlan``).
     """
 
     key: str
@@ -74,7 +75,7 @@ def _household_columns() -> list[ColumnDef]:
         ColumnDef("housing_status", "Statut d'occupation", _label("housing_status", {})),
         ColumnDef("resources_kind", "Nature des ressources", _attr("resources_kind")),
         ColumnDef("monthly_resources", "Ressources mensuelles (€)", _attr("monthly_resources"), default=False),
-        ColumnDef("family_situation", "Situation familiale", _attr("family_situation"), default=False),
+        ColumnDef("family_situation", "Situation familiale", _attr("family_situation"), personal=True, default=False),
     ]
 
 
@@ -142,7 +143,7 @@ def _decision_columns(types: dict, commissions: dict) -> list[ColumnDef]:
         ColumnDef("duration_months", "Durée accordée (mois)", _attr("duration_months")),
         ColumnDef("operator", "Opérateur désigné", _attr("operator_name")),
         ColumnDef("reason", "Motif", _attr("reason"), personal=True),
-        ColumnDef("redirected_to", "Réorientation", _attr("redirected_to")),
+        ColumnDef("redirected_to", "Réorientation", _attr("redirected_to"), personal=True),
     ]
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -222,9 +224,26 @@ class ExportPlan:
         for column in self.columns:
             if self.pseudonymised and column.pseudonym:
                 out.append(pseudonym(self.secret, column.pseudonym, getattr(row, column.pseudonym_id)))
+            elif self.pseudonymised:
+                out.append(to_month(column.value(row)))
             else:
                 out.append(column.value(row))
         return out
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ].*)?$")
+
+
+def to_month(value):
+    """A date (or an ISO date a plugin's column gives as text) as « MM/AAAA »: a pseudonymised export
+    keeps no date finer than the month; any other value as it is."""
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        value = date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(ZoneInfo("Europe/Paris")).date()
+    if isinstance(value, date):
+        return f"{value.month:02d}/{value.year}"
+    return value
 
 
 def plan_for(actor: Actor, dataset: str, keys: list[str], pseudonymised: bool) -> ExportPlan:
