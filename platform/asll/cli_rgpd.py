@@ -7,7 +7,8 @@
 * ``rgpd-erase CODE REFERENCE [--yes]``: erases a file where no legal duty forbids it, else
   says why not;
 * ``rgpd-traces CODE REFERENCE``: who read or changed the file (audit entries);
-* ``rgpd-registre CODE --output registre.csv``: the record of processing of the département.
+* ``rgpd-registre CODE --output registre.csv``: the record of processing of the département;
+* ``audit-purge [--dry-run]``: audit entries past their delay purged by checkpointed segments.
 """
 
 from __future__ import annotations
@@ -177,3 +178,43 @@ def rgpd_registre(tenant_code: str, output: Path) -> None:
     with tenant_context(tenant.id):
         output.write_bytes(legal.register_csv(tenant.id))
     click.echo(f"Registre des activités de traitement écrit dans {output}.")
+
+
+@asll_group.command("audit-purge")
+@click.option("--dry-run", is_flag=True, help="Affiche ce qui serait purgé, sans rien supprimer.")
+@click.option("--date", "on_date", callback=_parse_date, metavar="AAAA-MM-JJ",
+              help="Jour de la purge (par défaut : aujourd'hui, heure de Paris).")
+@with_appcontext
+def audit_purge(dry_run: bool, on_date: date | None) -> None:
+    """Purge les entrées du journal d'audit plus anciennes que la durée de conservation de chaque département,
+    par segments dont la limite est notée dans un point de contrôle (audit-verify prouve le reste du journal).
+
+    Sur PostgreSQL, le journal est en ajout seul pour le rôle de l'application : lancez la commande connecté
+    avec un rôle membre de asll_maintenance (DATABASE_URL du propriétaire, ASLL_DATABASE_ROLE_CHECK=off)."""
+    import sqlalchemy as sa
+
+    from asll.domain.calendar import today
+    from asll.extensions import db
+    from asll.services.rgpd import audit_retention
+    from asll.tenancy import MAINTENANCE_ROLE, unscoped
+
+    on_date = on_date or today()
+    if dry_run:
+        for line in audit_retention.describe(audit_retention.plan(on_date), on_date):
+            click.echo(line)
+        click.echo("Simulation : rien n'a été supprimé.")
+        return
+    with unscoped(), db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            try:
+                with connection.begin_nested():
+                    connection.execute(sa.text(f"SET LOCAL ROLE {MAINTENANCE_ROLE}"))
+            except sa.exc.DBAPIError:
+                click.echo(f"Erreur : le rôle de connexion n'est pas membre de {MAINTENANCE_ROLE} ; le journal "
+                           "d'audit est en ajout seul pour l'application (voir le README, RGPD).", err=True)
+                sys.exit(1)
+            connection.execute(sa.text("SELECT set_config('app.bypass_rls', 'on', true)"))
+        segments = audit_retention.purge(connection, on_date)
+    audit_retention.record_purges(segments)
+    for line in audit_retention.describe(segments, on_date):
+        click.echo(line.replace("Journal d'audit – ", "Purgé – ", 1) if segments else line)

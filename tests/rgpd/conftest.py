@@ -137,3 +137,11 @@ def uploads(app, tmp_path):
     app.config["UPLOAD_PATH"] = str(tmp_path / "uploads")
     yield tmp_path / "uploads"
     app.config["UPLOAD_PATH"] = saved
+
+
+@pytest.fixture
+def checkpoints(app, tmp_path, monkeypatch):
+    """The audit checkpoints of this test in its own folder (tests move the clock back and forth)."""
+    folder = tmp_path / "audit-checkpoints"
+    monkeypatch.setitem(app.config, "AUDIT_CHECKPOINT_PATH", str(folder))
+    return folder

@@ -13,6 +13,11 @@ hourly from beat, to an append-only folder outside the database (one signed line
 checkpoint, each line chained to the previous one), and the verification compares the
 database with every checkpoint: an entry a checkpoint knew that is gone or different is
 named.
+
+Old entries are purged by segments (:mod:`asll.services.rgpd.audit_retention`): the checkpoint
+line written just before a purge also records, per chain, the last entry purged (``purged``:
+sequence and hash); a chain whose first entry follows such a boundary exactly verifies from
+there, and any other missing beginning is still named.
 """
 
 from __future__ import annotations
@@ -184,6 +189,8 @@ class CheckpointLine:
     heads: dict[int | None, tuple[int, str]]
     where: str  # "<file>:<line>"
     mac: str
+    # Per chain, the last entry (sequence, hash) of a purged segment: the chain may start right after it.
+    purged: dict[int | None, tuple[int, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -192,6 +199,10 @@ class Checkpoints:
 
     lines: list[CheckpointLine] = field(default_factory=list)
     problems: list[ChainProblem] = field(default_factory=list)
+
+    def purge_boundaries(self, tenant_id: int | None) -> dict[int, str]:
+        """The authentic purge boundaries of this chain: sequence of the last purged entry → its hash."""
+        return {line.purged[tenant_id][0]: line.purged[tenant_id][1] for line in self.lines if tenant_id in line.purged}
 
     def known(self, tenant_id: int | None) -> dict[int, list[tuple[str, datetime]]]:
         """Per sequence number of this chain, the hashes checkpoints recorded for it (and when)."""
@@ -240,6 +251,7 @@ def read_checkpoints(folder: Path | None = None, *, files: list[Path] | None = N
                 expected = _sign_line(line, key_id)
                 at = datetime.fromisoformat(line["at"])
                 heads = {t: (int(s), str(h)) for t, s, h in line["heads"]}
+                purged = {t: (int(s), str(h)) for t, s, h in line.get("purged", [])}
             except UnknownAuditKey as exc:
                 result.problems.append(_file_problem(where, f"signé avec la clé « {exc.args[0]} », inconnue "
                                                             "(ajoutez-la à ASLL_AUDIT_RETIRED_KEYS)"))
@@ -254,7 +266,7 @@ def read_checkpoints(folder: Path | None = None, *, files: list[Path] | None = N
                 result.problems.append(_file_problem(
                     where, "ne suit pas le point de contrôle précédent (ligne ou fichier supprimé, ou déplacé)"))
             previous_mac = mac
-            result.lines.append(CheckpointLine(at=at, heads=heads, where=where, mac=mac))
+            result.lines.append(CheckpointLine(at=at, heads=heads, where=where, mac=mac, purged=purged))
     return result
 
 
@@ -290,8 +302,10 @@ class CheckpointResult:
     problems: list[ChainProblem]  # the chain no longer holds what the previous checkpoint recorded
 
 
-def checkpoint() -> CheckpointResult:
+def checkpoint(purged: dict[int | None, tuple[int, str]] | None = None) -> CheckpointResult:
     """Append the head of every chain to the checkpoint folder (one signed line, 0600, folder 0700).
+
+    ``purged``: the boundaries of the segments about to be purged, recorded in the same signed line.
 
     Also checks that the database still holds what the previous checkpoint recorded, so that
     a truncation or a rewrite is reported within the hour (the caller logs it as an error).
@@ -307,6 +321,9 @@ def checkpoint() -> CheckpointResult:
         line = {"at": now.astimezone(UTC).isoformat(timespec="microseconds"),
                 "heads": [[t, s, h] for t, (s, h) in sorted(heads.items(), key=lambda i: (i[0] is not None, i[0] or 0))],
                 "key_id": key_id, "prev": latest[-1].mac if latest else ""}
+        if purged:
+            line["purged"] = [[t, s, h] for t, (s, h) in sorted(purged.items(), key=lambda i: (i[0] is not None,
+                                                                                              i[0] or 0))]
         line["mac"] = _sign_line(line, key_id)
         path = folder / f"{now.astimezone(UTC):%Y-%m}.log"
         descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -350,12 +367,19 @@ def verify_chain(tenant_id: int | None, checkpoints: Checkpoints | None = None) 
     """Recompute the chain of one tenant and compare it with the checkpoints; return every break found."""
     problems: list[ChainProblem] = []
     known = checkpoints.known(tenant_id) if checkpoints is not None else {}
+    boundaries = checkpoints.purge_boundaries(tenant_id) if checkpoints is not None else {}
     last_agreeing = 0  # the last entry a checkpoint recorded exactly as it is now
     with unscoped():
         # populate_existing: what the database holds now, never entries this session loaded earlier.
         events = db.session.scalars(sa.select(AuditEvent).where(_chain(tenant_id)).order_by(AuditEvent.seq)
                                     .execution_options(populate_existing=True))
         prev_hash, expected_seq, keyed = "", 1, False
+        first = db.session.execute(sa.select(AuditEvent.seq, AuditEvent.prev_hash, AuditEvent.key_id)
+                                   .where(_chain(tenant_id)).order_by(AuditEvent.seq).limit(1)).first()
+        if first is not None and boundaries.get(first.seq - 1) == first.prev_hash:
+            # A purged segment, recorded before the purge: the remaining chain is proven from its boundary.
+            prev_hash, expected_seq, keyed = first.prev_hash, first.seq, bool(first.key_id)
+            last_agreeing = first.seq - 1
         for event in events:
             name = f"entrée n° {event.seq} (id {event.id})"
             if event.seq != expected_seq:

@@ -6,5 +6,6 @@
 * :mod:`.scrub` – the explicit rule that keeps codes and scrubs free texts from the JSON;
 * :mod:`.data` – where a household's data lives: the core's tables and the plugins' hooks;
 * :mod:`.rights` – access (JSON and PDF), erasure where no legal duty forbids it, who read the file;
-* :mod:`.legal` – the legal pages and the record of processing, from the tenant's settings.
+* :mod:`.legal` – the legal pages and the record of processing, from the tenant's settings;
+* :mod:`.audit_retention` – the audit trail purged by checkpointed segments (a maintenance command).
 """
