@@ -9,7 +9,7 @@ from flask import url_for
 from asll.extensions import db
 from asll.models import CommissionSession, Document, Measure, OrganisationKind, Request, Role
 from asll.models.api import ApiToken
-from asll.services import api_tokens, decisions, users
+from asll.services import api_tokens, decisions, exports, users
 from asll.services.actor import Actor
 from asll.tenancy import tenant_context, unscoped
 from tests.api.conftest import ApiClient
@@ -39,9 +39,12 @@ def _loire_objects(app, world) -> dict[str, int]:
         with tenant_context(loire.tenant.id):
             session = decisions.create_session(loire.actor(Role.COMMISSION_SECRETARY),
                                                {"commission_code": "loire.clu", "session_date": "2026-03-10"})
+            export = exports.request_export(loire.actor(Role.DEPT_ADMIN), {"dataset": "measures"},
+                                            send_to_worker=False)
         token, _secret = api_tokens.create_token(loire.actor(Role.DEPT_ADMIN), {"label": "Loire"})
         ids = {"household_id": loire.household.id, "request_id": loire.request.id, "measure_id": loire.measure.id,
-               "session_id": session.id, "document_id": loire.document.id, "token_id": token.id}
+               "session_id": session.id, "document_id": loire.document.id, "token_id": token.id,
+               "export_id": export.id}
         db.session.remove()
     return ids
 
