@@ -131,9 +131,11 @@ def create_tenant(code: str, name: str) -> None:
 @with_appcontext
 def create_platform_admin(email: str, full_name: str, password: str) -> None:
     """Crée un administrateur de la plateforme."""
-    from asll.services import users
+    from asll.services import passwords, users
 
     try:
+        # The one password typed for someone else (the first account of a platform): the same policy applies.
+        passwords.require_acceptable(password, None, email=email, full_name=full_name)
         users.create_user(Actor.system(label="ligne de commande"),
                           {"email": email, "full_name": full_name, "password": password}, platform_admin=True)
         db.session.commit()

@@ -215,3 +215,22 @@ def test_a_platform_admin_naming_an_existing_account_gets_the_usual_answer(app, 
     assert "invitation envoyée à son administrateur" in text(client.get("/admin/plugins"))
     [mail] = sent_mails(folders)
     assert mail["To"] == world.orne.users[Role.DEPT_AGENT].email and "Seine-Maritime" in text_of(mail)
+
+
+def test_the_first_platform_admin_typed_on_the_command_line_gets_the_same_policy(app):
+    import sqlalchemy as sa
+
+    from asll.extensions import db
+    from asll.models import User
+
+    runner = app.test_cli_runner()
+    weak = runner.invoke(args=["asll", "create-platform-admin", "chef@plateforme.fr", "Camille Chef",
+                               "--password", "aaaaaaaaaaaa"])
+    assert weak.exit_code == 1 and "Erreur" in weak.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(User.id)).where(User.email == "chef@plateforme.fr")) == 0
+    strong = runner.invoke(args=["asll", "create-platform-admin", "chef@plateforme.fr", "Camille Chef",
+                                 "--password", "Tulipe-Vélo-Orage-Marmite-42"])
+    assert strong.exit_code == 0, strong.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(User.is_platform_admin).where(User.email == "chef@plateforme.fr"))
