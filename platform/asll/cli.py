@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import date
 
 import click
 from flask import Flask
@@ -30,6 +31,16 @@ def _tenant(code: str):
         click.echo(f"Erreur : département « {code} » introuvable.", err=True)
         sys.exit(1)
     return tenant
+
+
+def _parse_date(_ctx, _param, value: str | None) -> date | None:
+    """A ``--date AAAA-MM-JJ`` option (reminders preview, retention), refused in French otherwise."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter("date attendue au format AAAA-MM-JJ") from exc
 
 
 def _fail(exc: ServiceError) -> None:

@@ -7,16 +7,7 @@ from datetime import date
 import click
 from flask.cli import with_appcontext
 
-from asll.cli import _tenant, asll_group
-
-
-def _parse_date(_ctx, _param, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter("date attendue au format AAAA-MM-JJ") from exc
+from asll.cli import _parse_date, _tenant, asll_group
 
 
 @asll_group.command("reminders-preview")

@@ -21,17 +21,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from asll.cli import _fail, _tenant, asll_group
+from asll.cli import _fail, _parse_date, _tenant, asll_group
 from asll.services.errors import ServiceError
-
-
-def _parse_date(_ctx, _param, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter("date attendue au format AAAA-MM-JJ") from exc
 
 
 @asll_group.command("retention")
