@@ -83,6 +83,15 @@ def _household_fields(tenant_id: int):
     )
 
 
+def _created_between(statement, column, date_from, date_to):
+    """Rows created on ``date_from`` .. ``date_to`` (whole days, both included)."""
+    if date_from:
+        statement = statement.where(column >= datetime.combine(date_from, datetime.min.time()))
+    if date_to:
+        statement = statement.where(column < datetime.combine(date_to + timedelta(days=1), datetime.min.time()))
+    return statement
+
+
 def _date_filter(filters: dict, key: str):
     return date.fromisoformat(filters[key]) if filters.get(key) else None
 
@@ -138,11 +147,7 @@ def _statement(actor: Actor, dataset: str, filters: dict, with_entity: bool):
             .where(Request.tenant_id == tenant_id, request_criteria(actor))
             .order_by(Request.id)
         )
-        if date_from:
-            statement = statement.where(Request.created_at >= datetime.combine(date_from, datetime.min.time()))
-        if date_to:
-            statement = statement.where(Request.created_at < datetime.combine(date_to + timedelta(days=1),
-                                                                               datetime.min.time()))
+        statement = _created_between(statement, Request.created_at, date_from, date_to)
         for key in ("measure_type", "status"):
             if filters.get(key):
                 statement = statement.where(getattr(Request, key) == filters[key])
@@ -159,11 +164,7 @@ def _statement(actor: Actor, dataset: str, filters: dict, with_entity: bool):
             .where(Household.tenant_id == tenant_id, household_criteria(actor))
             .order_by(Household.id)
         )
-        if date_from:
-            statement = statement.where(Household.created_at >= datetime.combine(date_from, datetime.min.time()))
-        if date_to:
-            statement = statement.where(Household.created_at < datetime.combine(date_to + timedelta(days=1),
-                                                                                 datetime.min.time()))
+        statement = _created_between(statement, Household.created_at, date_from, date_to)
         if filters.get("measure_type") or filters.get("operator_id") is not None:
             measures = sa.select(Measure.household_id)
             if filters.get("measure_type"):
