@@ -12,8 +12,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import IntegerConverter
 
-from asll.config import REPO_ROOT, load_config
-from asll.extensions import babel, csrf, db, login_manager, migrate
+from asll.config import load_config
+from asll.extensions import babel, csrf, db, login_manager, migrate, migration_directory
 from asll.models import AuditEvent, User
 from asll.models.base import MAX_ID
 from asll.plugins.manager import PluginRegistry
@@ -65,7 +65,7 @@ def _init_extensions(app: Flask) -> None:
             _tune_sqlite(engine)
     install_tenant_scoping(db.session.session_factory.class_, AuditEvent)
     _database_security(app)
-    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    migrate.init_app(app, db, directory=migration_directory(), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=lambda: "fr", timezone_selector=lambda: "Europe/Paris")
     app.jinja_env.filters["date_fr"] = lambda d, fmt="dd/MM/yyyy": format_date(d, fmt) if d else "—"

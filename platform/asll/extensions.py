@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and initialised in :func:`asll.app.create_app`."""
 
+import importlib.metadata
+import importlib.resources
 import os
 from pathlib import Path
 
@@ -16,18 +18,42 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 
 
+def migration_directory() -> str:
+    """The core's Alembic folder, inside the ``asll`` package: found the same way from a clone or a wheel."""
+    return str(importlib.resources.files("asll") / "migrations")
+
+
+def plugin_version_locations() -> list[str]:
+    """Each installed plugin's own revisions: ``<plugin package>/migrations/versions``.
+
+    Read from the plugins' packages (entry point group ``asll.plugins``), never from the
+    repository's folders, so that a plugin installed from its own wheel brings its branch
+    (as Indico finds a plugin's ``alembic_versions_path``).
+    """
+    locations = []
+    for entry_point in sorted(importlib.metadata.entry_points(group="asll.plugins"), key=lambda ep: ep.name):
+        package = entry_point.module.split(".")[0]
+        try:
+            versions = importlib.resources.files(package) / "migrations" / "versions"
+        except ModuleNotFoundError:
+            continue
+        if versions.is_dir():
+            locations.append(str(versions))
+    return locations
+
+
 @migrate.configure
 def _plugin_version_locations(config):
-    """Core revisions plus each plugin's branch (plugins/<dept>/migrations/versions).
+    """Core revisions plus each plugin's branch.
 
     Set here, before Alembic builds its script directory: setting it from env.py is too late.
     """
     root = Path(config.get_main_option("script_location"))
-    locations = [str(root / "versions")] + [
-        str(p) for p in sorted((root.parent / "plugins").glob("*/migrations/versions")) if p.is_dir()
-    ]
+    locations = [str(root / "versions"), *plugin_version_locations()]
     config.set_main_option("version_locations", os.pathsep.join(locations))
     return config
+
+
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
