@@ -19,8 +19,11 @@ migrate = Migrate()
 
 
 def migration_directory() -> str:
-    """The core's Alembic folder, inside the ``asll`` package: found the same way from a clone or a wheel."""
-    return str(importlib.resources.files("asll") / "migrations")
+    """The core's Alembic folder: ``migrations/`` in a clone, shipped as the package ``asll.migrations``.
+
+    Found through the package, so that an installed wheel migrates without the repository.
+    """
+    return str(importlib.resources.files("asll.migrations"))
 
 
 def plugin_version_locations() -> list[str]:

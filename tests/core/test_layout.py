@@ -27,12 +27,13 @@ def _packages() -> dict[str, Path]:
         mapping[key] = value
     declared = {}
     for name in config["options"]["packages"].split():
-        top = name.split(".")[0]
-        if top in mapping:
-            folder = ROOT / mapping[top] / Path(*name.split(".")[1:])
-        else:
-            folder = ROOT / mapping[""] / Path(*name.split("."))
-        declared[name] = folder
+        # The longest mapped prefix wins, as in setuptools ("asll.migrations = migrations").
+        parts = name.split(".")
+        for cut in range(len(parts), -1, -1):
+            prefix = ".".join(parts[:cut])
+            if prefix in mapping:
+                declared[name] = ROOT / mapping[prefix] / Path(*parts[cut:])
+                break
     return declared
 
 
@@ -40,8 +41,8 @@ def test_every_package_folder_is_in_the_distribution():
     declared = _packages()
     for name, folder in declared.items():
         assert (folder / "__init__.py").exists(), f"{name} → {folder} has no __init__.py"
-    roots = [ROOT / "platform" / "asll", ROOT / "tasks", *(ROOT / "plugins").iterdir()]
-    on_disk = {p.parent for root in roots for p in root.rglob("__init__.py") if "migrations" not in p.parts}
+    roots = [ROOT / "platform" / "asll", ROOT / "tasks", ROOT / "migrations", *(ROOT / "plugins").iterdir()]
+    on_disk = {p.parent for root in roots for p in root.rglob("__init__.py")}
     assert on_disk <= set(declared.values()), f"packages missing from setup.cfg: {on_disk - set(declared.values())}"
 
 
