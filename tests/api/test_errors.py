@@ -26,6 +26,10 @@ def test_invalid_bodies_get_422_with_french_messages_per_field(world, api_as):
     }
     missing = api.post("/households", json={})
     assert missing.get_json()["errors"] == {"members": ["Ce champ est obligatoire."]}
+    # A required text that is too long is not "missing": each bound says its own message.
+    long_name = api.post("/households", json={"members": [{"last_name": "D" * 121, "first_name": "Ana"}]})
+    assert long_name.status_code == 422
+    assert long_name.get_json()["errors"] == {"members.0.last_name": ["120 caractères au plus."]}
     not_an_object = api.post("/households", json=["Durand"])
     assert not_an_object.status_code == 422
     assert not_an_object.get_json()["errors"] == {"_schema": ["Type de donnée invalide : un objet JSON est attendu."]}

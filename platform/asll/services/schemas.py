@@ -54,8 +54,10 @@ def text(required: bool = False, max_length: int = 5000, **kwargs) -> fields.Str
 
 
 def nonempty(max_length: int = 5000) -> fields.String:
+    """A required text: an empty value and an over-long one each get their own French message."""
     return fields.String(required=True, error_messages=REQUIRED,
-                         validate=validate.Length(min=1, max=max_length, error="Ce champ est obligatoire."))
+                         validate=[validate.Length(min=1, error="Ce champ est obligatoire."),
+                                   validate.Length(max=max_length, error=f"{max_length} caractères au plus.")])
 
 
 class FrenchSchema(ma.Schema):
