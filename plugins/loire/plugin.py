@@ -333,6 +333,7 @@ def asll_plugin_info():
         label="ASLL Loire",
         departement_code="42",
         departement_name="Loire",
+        name_with_article="de la Loire",
         description=(
             "Mesures individuelles décidées par la Commission Logement Unique, baux glissants par "
             "la Commission Logement Territorialisée et actions spécifiques confiées directement "

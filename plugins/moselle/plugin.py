@@ -261,6 +261,7 @@ def asll_plugin_info():
         label="ASLL Moselle",
         departement_code="57",
         departement_name="Moselle",
+        name_with_article="de la Moselle",
         description=(
             "ASLL du PDALPD de la Moselle, centrée sur l'accès et le maintien, articulée avec la "
             "commission des situations atypiques et la commission unique de sous-location."

@@ -246,6 +246,7 @@ def asll_plugin_info():
         label="ASLL Orne",
         departement_code="61",
         departement_name="Orne",
+        name_with_article="de l'Orne",
         description=(
             "Mesures internes exercées par les quatre circonscriptions d'action sociale et mesures "
             "externes conventionnées, validées dans chaque circonscription par son responsable "

@@ -229,6 +229,7 @@ def asll_plugin_info():
         label="ASLL Seine-Maritime",
         departement_code="76",
         departement_name="Seine-Maritime",
+        name_with_article="de la Seine-Maritime",
         description=(
             "Référentiel ASLL de 2021 : avis conforme de la commission locale ASLL, mesures de 6 "
             "mois prolongeables jusqu'à 18 mois et diagnostic ASLL à l'initiative de la CCAPEX."

@@ -43,7 +43,7 @@ def test_the_footer_links_reach_the_four_legal_pages_with_no_axe_violation(app, 
 
     _follow_footer(b, "/connexion", f"{width} anonyme")
     page.get_by_role("link", name="Loire (42)").click()  # the visitor's département's own texts
-    assert page.locator("h1").inner_text() == "Aide et contact – Département Loire"
+    assert page.locator("h1").inner_text() == "Aide et contact – Département de la Loire"
     b.check(f"{width} aide de la Loire")
 
     loire = world.loire
@@ -51,7 +51,7 @@ def test_the_footer_links_reach_the_four_legal_pages_with_no_axe_violation(app, 
     for start, name in (("/tableau-de-bord", "tableau de bord"), ("/menages", "ménages"),
                         ("/administration/conservation", "conservation"), ("/rgpd", "droits")):
         b.goto(start, f"{width} {name}")
-        _follow_footer(b, start, f"{width} {name}", " – Département Loire")
+        _follow_footer(b, start, f"{width} {name}", " – Département de la Loire")
     for path, name in (("/administration/pages-legales", "pages légales"), ("/administration/registre", "registre"),
                        (f"/rgpd?q={loire.household.reference}", "recherche de dossier"),
                        (f"/rgpd/menages/{loire.household.id}", "droits du ménage")):

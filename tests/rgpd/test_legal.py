@@ -36,8 +36,8 @@ def test_the_four_pages_are_public_and_linked_from_the_footer(app, world, client
         assert f"<h1>{title}</h1>" in body
         assert "?departement=42" in body and "Loire (42)" in body  # choose your département's texts
     loire = _text(client.get("/donnees-personnelles?departement=42"))
-    assert "<h1>Données personnelles – Département Loire</h1>" in loire
-    assert "Le Département Loire, représenté par le président" in loire
+    assert "<h1>Données personnelles – Département de la Loire</h1>" in loire
+    assert "Le Département de la Loire, représenté par le président" in loire
     assert ("Les dossiers sont conservés pendant la durée de l'accompagnement puis 2 ans après le dernier contact "
             "avec le ménage, puis anonymisés") in loire
     assert "réclamation à la CNIL" in loire and "délégué à la protection des données" in loire
@@ -70,7 +70,7 @@ def test_a_departements_own_texts_and_policy_are_what_its_pages_say(app, world, 
     dashboard = _text(client.get("/tableau-de-bord"))
     assert "Accessibilité : partiellement conforme" in dashboard  # every page's footer, for the user's département
     page = _text(client.get("/donnees-personnelles"))
-    assert "Département Loire" in page and "dpo@loire.fr – 2 rue Charles de Gaulle" in page
+    assert "Département de la Loire" in page and "dpo@loire.fr – 2 rue Charles de Gaulle" in page
     assert "puis 3 ans après le dernier contact" in page and "conservé 6 mois" in page
     assert "archive intermédiaire" not in page
 
@@ -113,7 +113,7 @@ def test_the_record_of_processing_is_exported_from_the_same_settings(app, world,
     rows = list(csv.reader(io.StringIO(raw[1:]), delimiter=";"))
     assert rows[0] == ["Rubrique", "Contenu"]
     found = dict(rows[1:])
-    assert found["Responsable du traitement"].startswith("Le Département Loire")
+    assert found["Responsable du traitement"].startswith("Le Département de la Loire")
     assert found["Durées de conservation"].startswith("Les dossiers sont conservés pendant la durée de "
                                                        "l'accompagnement puis 2 ans")
     assert "10 ans, puis détruits" in found["Durées de conservation"]
@@ -127,3 +127,40 @@ def test_the_record_of_processing_is_exported_from_the_same_settings(app, world,
     assert result.exit_code == 0, result.output
     with open(output, encoding="utf-8-sig") as handle:
         assert dict(list(csv.reader(handle, delimiter=";"))[1:]) == found
+
+
+FOUR = {"42": ("Loire", "de la Loire"), "61": ("Orne", "de l'Orne"), "76": ("Seine-Maritime", "de la Seine-Maritime"),
+        "57": ("Moselle", "de la Moselle")}
+
+
+def test_the_four_departements_pages_and_records_name_them_with_their_article(app, world, client, tmp_path):
+    """« Département de la Loire », « de l'Orne »: the plugin's name_with_article; a département without a
+    plugin gets the core's guess (« de l'… » before a vowel, « de … » otherwise)."""
+    from asll.models import Tenant
+    from asll.tenancy import unscoped
+
+    with app.app_context(), unscoped():
+        for code, (name, _de) in FOUR.items():
+            if db.session.scalar(sa.select(Tenant.id).where(Tenant.code == code)) is None:
+                db.session.add(Tenant(code=code, name=name))
+        db.session.add(Tenant(code="98", name="Test"))
+        db.session.commit()
+        db.session.remove()
+    for code, (name, de) in {**FOUR, "98": ("Test", "de Test")}.items():
+        mentions = _text(client.get(f"/mentions-legales?departement={code}"))
+        assert f"<h1>Mentions légales – Département {de}</h1>" in mentions, code
+        assert f"Département {de}, collectivité territoriale." in mentions
+        assert f"du conseil départemental {de}." in mentions
+        assert f"Département {name}" not in mentions  # never without its article
+        data = _text(client.get(f"/donnees-personnelles?departement={code}"))
+        assert f"Le Département {de}, représenté par" in data
+        assert f"Le délégué à la protection des données du Département {de}, joignable" in data
+        output = tmp_path / f"registre-{code}.csv"
+        result = app.test_cli_runner().invoke(args=["asll", "rgpd-registre", code, "--output", str(output)])
+        assert result.exit_code == 0, result.output
+        with open(output, encoding="utf-8-sig") as handle:
+            found = dict(list(csv.reader(handle, delimiter=";"))[1:])
+        assert found["Responsable du traitement"].startswith(f"Le Département {de}, représenté")
+        assert f"Département {name}" not in "".join(found.values())
+    dry_run = app.test_cli_runner().invoke(args=["asll", "retention", "--dry-run", "--tenant", "61"])
+    assert "Département de l'Orne (61) – passage du" in dry_run.output, dry_run.output

@@ -57,6 +57,9 @@ class PluginInfo:
     departement_name: str
     description: str = ""
     settings_schema: type | None = None
+    # The name with its article and preposition, as French texts need it after "Département":
+    # "de la Loire", "de l'Orne", "du Nord", "des Ardennes" (the core guesses when it is empty).
+    name_with_article: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 and its record of processing (registre des activités de traitement, RGPD art. 30).
 
 Their texts are a tenant setting with French defaults (:data:`DEFAULTS`, ``{departement}`` is
-replaced by the département's name); a département admin edits them (audited). The retention
+replaced by the département's name with its article, « de la Loire », « de l'Orne »: the
+plugin's ``PluginInfo.name_with_article``, see :func:`departement_de`); a département admin
+edits them (audited). The retention
 durations come from the retention policy, so the pages and the record never contradict what
 the retention task does. The pages are public: a person in a file, without an account, reads
 the page of their département (``?departement=42``).
@@ -147,9 +149,37 @@ class Notice:
     policy: Policy
     customised: bool
     version: int
+    tenant_de: str = ""  # « de la Loire »: what follows « Département » in a title
 
     def text(self, key: str) -> str:
         return self.values[key]
+
+
+_VOWELS = tuple("AEIOUYÉÈÊÂÎÔÛH")
+
+
+def with_article(name: str) -> str:
+    """The core's guess when a plugin gives no ``name_with_article``: « de l'Ain », « de Paris ».
+
+    The gender (« de la Loire », « du Nord ») cannot be guessed from the name; the plugins give it."""
+    name = name.strip()
+    return f"de l'{name}" if name.upper().startswith(_VOWELS) else f"de {name}"
+
+
+def departement_de(code: str, name: str) -> str:
+    """« de la Loire »: the enabled-or-not plugin of the département's code says it, else :func:`with_article`."""
+    from asll.services import plugins as plugin_service
+
+    for info in plugin_service.registry().infos.values():
+        if info.departement_code == code and getattr(info, "name_with_article", ""):
+            return info.name_with_article
+    return with_article(name)
+
+
+def tenant_de(tenant_id: int) -> str:
+    with unscoped():
+        tenant = db.session.get(Tenant, tenant_id)
+    return departement_de(tenant.code, tenant.name)
 
 
 def _defaults(departement: str) -> dict:
@@ -165,10 +195,11 @@ def notice_for(tenant_id: int | None) -> Notice:
     with tenant_context(tenant_id):
         row = db.session.scalar(sa.select(LegalNotice))
         policy = policy_for(tenant_id)
-    values = _defaults(tenant.name)
+    de = departement_de(tenant.code, tenant.name)
+    values = _defaults(de)
     if row is not None:
         values.update({k: v for k, v in (row.content or {}).items() if k in DEFAULTS and v})
-    return Notice(tenant.name, values, policy, row is not None, row.version if row else 0)
+    return Notice(tenant.name, values, policy, row is not None, row.version if row else 0, de)
 
 
 def accessibility_level(tenant_id: int | None) -> str:

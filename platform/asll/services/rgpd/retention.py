@@ -160,7 +160,9 @@ def plan(tenant_id: int, on: date | None = None) -> Plan:
     policy = policy_for(tenant_id)
     with unscoped():
         tenant = db.session.get(Tenant, tenant_id)
-    result = Plan(tenant_id, f"{tenant.name} ({tenant.code})", on, policy)
+    from asll.services.rgpd.legal import departement_de
+
+    result = Plan(tenant_id, f"{departement_de(tenant.code, tenant.name)} ({tenant.code})", on, policy)
     done = dict(db.session.execute(sa.select(AnonymisedHousehold.household_id,
                                                AnonymisedHousehold.last_contact)).all())
     references = dict(db.session.execute(sa.select(Household.id, Household.reference)).all())

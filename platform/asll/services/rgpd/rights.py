@@ -213,8 +213,10 @@ def access_pdf(tenant_id: int, export: dict) -> bytes:
     sections = [{"label": s["libelle"], "table": s["table"], "plugin": s["plugin"],
                  "rows": [[(COLUMN_LABELS.get(k, k), _shown(v)) for k, v in row.items() if _shown(v)]
                           for row in s["lignes"]]} for s in export["sections"]]
+    from asll.services.rgpd.legal import tenant_de
+
     html = render_template("rgpd/access_pdf.html", export=export, sections=sections, issued_on=today(),
-                           tenant=plugin_service.tenant_info(tenant_id))
+                           tenant=plugin_service.tenant_info(tenant_id), tenant_de=tenant_de(tenant_id))
     return weasyprint.HTML(string=html, url_fetcher=_NoExternalResources()).write_pdf()
 
 
