@@ -53,6 +53,7 @@ def ensure_environment() -> None:
 def env(**extra: str) -> dict[str, str]:
     result = dict(os.environ)
     result.setdefault("FLASK_APP", "asll.app:create_app")
+    result.setdefault("ASLL_INSTANCE_PATH", str(ROOT / "instance"))  # the default is ./instance of the cwd
     result["PATH"] = f"{BIN}{os.pathsep}{result.get('PATH', '')}"
     result.update(extra)
     return result

@@ -12,7 +12,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import IntegerConverter
 
-from asll.config import load_config
+from asll import logging_setup
+from asll.config import check_production, load_config, settings_command
 from asll.extensions import babel, csrf, db, login_manager, migrate, migration_directory
 from asll.models import AuditEvent, User
 from asll.models.base import MAX_ID
@@ -29,11 +30,15 @@ def create_app(
     extra_plugins: Iterable[tuple[str, object]] = (),
 ) -> Flask:
     settings = load_config(dict(config or {}))
+    check_production(settings)  # before anything connects: a French refusal naming the setting
     app = Flask("asll", instance_path=settings["INSTANCE_PATH"], template_folder="web/templates",
                 static_folder="web/static")
     app.config.update(settings)
+    _trust_proxies(app)
+    logging_setup.init_app(app)  # first: request ids for every other hook and log line
 
     _init_extensions(app)
+    # -- storage (asll.storage): init_storage(app) goes here, after the extensions, before blueprints --
     app.url_map.converters["int"] = DatabaseId
     _register_core_blueprints(app)
     registry = PluginRegistry(load_entry_points=load_entry_points, plugins=extra_plugins)
@@ -46,7 +51,23 @@ def create_app(
     from asll import cli
 
     cli.register(app)
+    cli.asll_group.add_command(settings_command())
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXIES`` reverse proxies, the client's address and scheme are theirs to tell.
+
+    Werkzeug's ``ProxyFix`` takes that many entries from the right of ``X-Forwarded-For`` (and
+    ``-Proto``, ``-Host``, ``-Port``, ``-Prefix``): the audit trail and the per-IP rate limits
+    then see the client, not the proxy. 0 (the default) trusts no header: a client could forge it.
+    """
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies,
+                                x_prefix=proxies)
 
 
 class DatabaseId(IntegerConverter):
@@ -226,9 +247,12 @@ def _set_tenant_context() -> None:
 
     from asll.services.actor import Actor
     from asll.services.users import memberships_of
+    from asll.web import health
 
-    if request.endpoint == "static":
-        return  # a stylesheet or script needs no user, memberships nor tenant (2 queries saved per file)
+    if request.endpoint == "static" or request.endpoint in health.ENDPOINTS:
+        # a stylesheet or script needs no user, memberships nor tenant (2 queries saved per file); a
+        # health probe must not open a session nor depend on one
+        return
     tenant_id = None
     g.actor = Actor(user_id=None, label="anonyme", ip=request.remote_addr or "")
     g.memberships = []
@@ -278,8 +302,9 @@ def _security_headers(response):
 
 def _register_core_blueprints(app: Flask) -> None:
     from asll import api, web
-    from asll.web import admin, auth, main, reports
+    from asll.web import admin, auth, health, main, reports
 
+    health.init_app(app)  # /healthz, /readyz: no auth, tenant, session, CSRF nor rate limit
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(admin.bp)

@@ -40,3 +40,6 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(sa.String(64), default="")
     hash: Mapped[str] = mapped_column(sa.String(64))
     key_id: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")
+    # The web request (X-Request-ID) or task that wrote the entry, to find its log lines; signed
+    # when present (services/audit.py). Null on entries written before migration 0013 or by a command.
+    request_id: Mapped[str | None] = mapped_column(sa.String(128))

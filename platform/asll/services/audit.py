@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from asll.extensions import db
+from asll.logging_setup import current_request_id
 from asll.models import AuditEvent, Tenant
 from asll.models.base import utcnow
 from asll.services.actor import Actor
@@ -129,6 +130,10 @@ def _digest(event: AuditEvent) -> str:
     if not event.key_id:
         return hashlib.sha256(_canonical(payload)).hexdigest()
     payload["key_id"] = event.key_id
+    if event.request_id:
+        # Signed when present (entries since migration 0013): changing, adding or removing it is
+        # "contenu modifié". Older entries have none, and their payload is unchanged.
+        payload["request_id"] = event.request_id
     return hmac.new(_key(event.key_id), _canonical(payload), hashlib.sha256).hexdigest()
 
 
@@ -173,6 +178,7 @@ def record(
             ip=actor.ip,
             prev_hash=last.hash if last else "",
             key_id=current_key_id(),
+            request_id=current_request_id(),  # the web request or the task it sent (logging_setup)
         )
         event.hash = _digest(event)
         db.session.add(event)

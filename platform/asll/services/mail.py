@@ -10,7 +10,6 @@ such as an unknown recipient, or an authentication failure: retrying will not he
 
 from __future__ import annotations
 
-import os
 import re
 import smtplib
 import ssl
@@ -127,7 +126,7 @@ def _write_to_folder(message: Message, message_id: str) -> str:
 
 def _send_smtp(message: Message) -> None:
     config = current_app.config
-    timeout = float(config.get("SMTP_TIMEOUT") or os.environ.get("SMTP_TIMEOUT") or DEFAULT_SMTP_TIMEOUT)
+    timeout = float(config.get("SMTP_TIMEOUT") or DEFAULT_SMTP_TIMEOUT)
     try:
         with smtplib.SMTP(config["SMTP_HOST"], int(config.get("SMTP_PORT") or 25), timeout=timeout) as smtp:
             if config.get("SMTP_STARTTLS"):

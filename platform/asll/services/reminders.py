@@ -39,7 +39,6 @@ measure — never a name or an address of the household.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -104,9 +103,8 @@ LIVE_STATES = (ObligationState.OPEN, ObligationState.OVERDUE)
 
 
 def setting(name: str) -> int:
+    """A tunable from the Flask config (``ASLL_<NAME>`` in the settings table, asll.config)."""
     value = current_app.config.get(name)
-    if value is None:
-        value = os.environ.get(f"ASLL_{name}")
     return int(value) if value not in (None, "") else DEFAULTS[name]
 
 
