@@ -1,0 +1,1 @@
+"""The loire plugin's Alembic branch, shipped in the wheel and found through the package."""

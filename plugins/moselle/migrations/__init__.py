@@ -1,0 +1,1 @@
+"""The moselle plugin's Alembic branch, shipped in the wheel and found through the package."""
