@@ -33,14 +33,14 @@ SKIPPED = {"__pycache__", ".DS_Store"}
 HARMLESS = ("byte-compiling is disabled",)
 
 
-def _package_roots() -> dict[str, Path]:
+def _package_roots(base: Path = ROOT) -> dict[str, Path]:
     """setup.cfg's ``package_dir``: each top-level (or remapped) package and its source folder."""
     config = configparser.ConfigParser()
-    config.read(ROOT / "setup.cfg")
+    config.read(base / "setup.cfg")
     roots = {}
     for line in config["options"]["package_dir"].strip().splitlines():
         key, _, value = (part.strip() for part in line.partition("="))
-        folder = ROOT / value
+        folder = base / value
         if key:
             roots[key] = folder
         else:  # "= platform": every package folder found there
@@ -48,10 +48,10 @@ def _package_roots() -> dict[str, Path]:
     return roots
 
 
-def _source_files() -> dict[str, Path]:
+def _source_files(base: Path) -> dict[str, Path]:
     """Every file the packages' folders hold (modules and data), by its path inside the wheel."""
     files = {}
-    roots = _package_roots()
+    roots = _package_roots(base)
     for name, folder in roots.items():
         # A remapped subpackage (asll.migrations = migrations) is walked from its own root.
         nested = [other for other in roots.values() if other != folder and folder in other.parents]
@@ -110,13 +110,13 @@ def built(tmp_path_factory):
         f"installés dans l'environnement de test).\n{output[-4000:]}"
     )
     (wheel,) = out.glob("asll_platform-*.whl")
-    return wheel, output
+    return wheel, output, source
 
 
 @pytest.fixture(scope="module")
 def installed(built, tmp_path_factory):
     """A fresh venv outside the repository with the wheel installed and this venv's dependencies."""
-    wheel, _ = built
+    wheel, _, _ = built
     venv = tmp_path_factory.mktemp("venv")
     assert ROOT not in venv.parents
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
@@ -147,7 +147,7 @@ def run_env(installed, tmp_path_factory):
 
 
 def test_the_build_prints_no_warning(built):
-    _, output = built
+    _, output, _ = built
     warnings = [line for line in output.splitlines()
                 if "warning" in line.lower() and not any(harmless in line for harmless in HARMLESS)]
     assert "BuildBackendWarning" not in output
@@ -156,12 +156,12 @@ def test_the_build_prints_no_warning(built):
 
 
 def test_the_wheel_ships_every_module_template_static_file_and_migration(built):
-    wheel, _ = built
+    wheel, _, source = built
     with zipfile.ZipFile(wheel) as archive:
         names = {name for name in archive.namelist() if ".dist-info/" not in name}
-    expected = _source_files()
+    expected = _source_files(source)  # the sources the wheel was built from (a clean clone's)
     migrations = {name for name, path in expected.items()
-                  if "migrations" in path.relative_to(ROOT).parts}
+                  if "migrations" in path.relative_to(source).parts}
     # The core's Alembic folder (ini, env.py, template, revisions) and each plugin's branch.
     assert {"asll/migrations/alembic.ini", "asll/migrations/env.py", "asll/migrations/script.py.mako"} <= migrations
     for plugin in ("loire", "orne", "moselle"):
@@ -171,7 +171,8 @@ def test_the_wheel_ships_every_module_template_static_file_and_migration(built):
     assert sorted(names - set(expected)) == [], "files in the wheel that are not in the sources"
 
 
-def test_the_installed_wheel_migrates_and_serves_the_login_page_away_from_the_repository(installed, run_env):
+def test_the_installed_wheel_migrates_and_serves_the_login_page_away_from_the_repository(built, installed, run_env):
+    _, _, source = built
     venv, python = installed
     work, env = run_env
     _run([str(python), "-m", "flask", "--app", "asll.app:create_app", "db", "upgrade", "heads"], cwd=work, env=env)
@@ -202,11 +203,11 @@ def test_the_installed_wheel_migrates_and_serves_the_login_page_away_from_the_re
         assert not Path(path).resolve().is_relative_to(ROOT)
     assert len(report["migration_folders"]) == 4  # the core and the three plugins with tables
 
-    # Every head applied: the core's and each plugin's branch, as the repository's revisions say.
+    # Every head applied: the core's and each plugin's branch, as the sources' revisions say.
     scripts = ScriptDirectory(
-        str(ROOT / "migrations"),
-        version_locations=[str(ROOT / "migrations" / "versions"),
-                           *(str(p) for p in sorted((ROOT / "plugins").glob("*/migrations/versions")))],
+        str(source / "migrations"),
+        version_locations=[str(source / "migrations" / "versions"),
+                           *(str(p) for p in sorted((source / "plugins").glob("*/migrations/versions")))],
     )
     with sqlite3.connect(work / "asll.sqlite") as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -228,6 +229,7 @@ def test_the_installed_wheel_migrates_and_serves_the_login_page_away_from_the_re
     assert report["css"][0] == 200 and report["css"][1] > 0
     # Instance files in the folder given, nowhere near the installed code.
     assert (work / "instance" / "secret_key").exists()
+    assert [p for p in venv.rglob("*") if p.name in {"instance", "asll.sqlite"}] == []
 
 
 def test_the_console_script_is_installed_and_runs(installed, run_env):
