@@ -41,19 +41,25 @@ from asll.models import (
     Household,
     Measure,
     MeasureEvent,
+    MeasureStatus,
+    Obligation,
+    ObligationState,
     Organisation,
     Request,
     SupportMeasure,
 )
 from asll.models.base import utcnow
+from asll.models.reminders import OutboxMessage, OutboxState, Reminder
 from asll.services import audit
 from asll.services import plugins as plugin_service
 from asll.services.actor import Actor
-from asll.services.errors import NotFound
+from asll.services.errors import Conflict, NotFound
 from asll.services.rgpd import data, scrub
 from asll.services.rgpd.policy import Policy
 
 ANONYMOUS = "Anonymisé"
+# A measure in any other state is a support still running (or about to): the file is needed for it.
+CLOSED_MEASURES = (MeasureStatus.ENDED, MeasureStatus.BILAN_RECEIVED, MeasureStatus.CLOSED)
 AGE_LIMITS = ((25, 0), (40, 1), (60, 2))
 
 
@@ -185,6 +191,55 @@ def claim_household(household_id: int, message: str) -> None:
         raise Conflict(message)
 
 
+class MeasureStillOpen(Conflict):
+    """A measure runs until its planned end: its file is needed for the support, never anonymised."""
+
+    def __init__(self, reference: str, measure: Measure):
+        super().__init__(f"Le dossier {reference} n'est pas anonymisé : la mesure {measure.reference} est en cours "
+                         f"({measure.status.label.lower()}) jusqu'au {measure.planned_end_date.strftime('%d/%m/%Y')}.",
+                         "mesure_en_cours")
+
+
+def close_left_open(measures: list[Measure]) -> list[str]:
+    """Measures nobody ended, 2 years after their planned end without a contact: closed (their version
+    claimed, so that a form left open gets the usual 409), their dates kept as the statistics count them."""
+    closed = []
+    for measure in measures:
+        won = db.session.execute(
+            sa.update(Measure).where(Measure.id == measure.id, Measure.version == measure.version)
+            .values(status=MeasureStatus.CLOSED, version=measure.version + 1)
+            .execution_options(synchronize_session=False)).rowcount == 1
+        if not won:
+            raise Conflict("Une mesure du dossier vient d'être modifiée : l'anonymisation attendra le passage suivant.")
+        closed.append(measure.reference)
+    return closed
+
+
+def close_deadlines(file, on: date) -> tuple[int, int]:
+    """The file's open deadlines of this year and later become « sans objet », and the reminder mails
+    waiting for its deadlines are cancelled: nobody is reminded about a person the platform no longer
+    knows. A daily digest that also carries other files' reminders is kept; its delivery drops the
+    waived ones (``reminders._is_live``).
+
+    Deadlines of past years stay as they are: the yearly table counts them as missed (a waived one is
+    not counted), and their reminder steps are long past (no reminder is planned for them again)."""
+    if not file.measure_ids:
+        return 0, 0
+    measure_ids = list(file.measure_ids)
+    waived = db.session.execute(
+        sa.update(Obligation).where(Obligation.measure_id.in_(measure_ids), Obligation.due_date >= date(on.year, 1, 1),
+                                    Obligation.state.in_((ObligationState.OPEN, ObligationState.OVERDUE)))
+        .values(state=ObligationState.WAIVED, closed_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    mine = sa.select(Reminder.outbox_id).where(Reminder.measure_id.in_(measure_ids))
+    shared = sa.select(Reminder.outbox_id).where(Reminder.outbox_id.in_(mine), Reminder.measure_id.not_in(measure_ids))
+    cancelled = db.session.execute(
+        sa.update(OutboxMessage).where(OutboxMessage.id.in_(mine), OutboxMessage.id.not_in(shared),
+                                       OutboxMessage.state == OutboxState.PENDING)
+        .values(state=OutboxState.CANCELLED, last_error="Dossier anonymisé : rappel sans objet.")
+        .execution_options(synchronize_session=False)).rowcount
+    return waived, cancelled
+
+
 def anonymise_household(actor: Actor, household_id: int, policy: Policy, on: date, last_contact: date) -> int:
     """Anonymise one file in one transaction (see the module docstring); return the archive entries written."""
     claim_household(household_id, "Ménage effacé entre-temps : rien à anonymiser.")
@@ -193,6 +248,11 @@ def anonymise_household(actor: Actor, household_id: int, policy: Policy, on: dat
     sections = data.plugin_sections(actor.tenant_id, file)  # refuses a plugin that forgot a table
     measures = list(db.session.scalars(sa.select(Measure).where(Measure.household_id == household.id)
                                        .order_by(Measure.id)))
+    left_open = [m for m in measures if m.status not in CLOSED_MEASURES]
+    running = [m for m in left_open if m.planned_end_date is not None and m.planned_end_date >= on]
+    if running:  # never through the plan (a planned end is a contact); a direct caller is refused
+        db.session.rollback()
+        raise MeasureStillOpen(household.reference, running[0])
     rule = scrub.rule_for(actor.tenant_id, measures)
     person = _reference_member(household)
     brackets = {}
@@ -221,6 +281,8 @@ def anonymise_household(actor: Actor, household_id: int, policy: Policy, on: dat
         event.data = rule.scrub(event.data or {})
     documents = _documents(file)
     paths = _delete_documents(documents)
+    measures_closed = close_left_open(left_open)
+    waived, cancelled = close_deadlines(file, on)
 
     marker = db.session.scalar(sa.select(AnonymisedHousehold).where(AnonymisedHousehold.household_id == household.id))
     if marker is None:
@@ -232,7 +294,8 @@ def anonymise_household(actor: Actor, household_id: int, policy: Policy, on: dat
     audit.record(actor, "household.anonymise", object_type="household", object_id=household.id,
                  changes={"last_contact": last_contact, "active_months": policy.active_months,
                           "members": len(household.members), "documents_deleted": len(documents),
-                          "archive_entries": archived,
+                          "archive_entries": archived, "measures_closed": measures_closed, "obligations_waived": waived,
+                          "reminders_cancelled": cancelled,
                           "plugin_tables": sorted({s.table for s in sections})})
     db.session.commit()
     _unlink(paths)

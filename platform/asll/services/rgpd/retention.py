@@ -9,6 +9,15 @@ its planned end keeps the file active until then. A file is anonymised on day ``
 ``last contact + active_months`` (the policy) is *before* ``on``: kept through the
 anniversary, anonymised from the next day.
 
+A measure still running is never anonymised: its planned end is a contact, so its file stays
+until 2 years after it (and the person's own erasure request is refused meanwhile, ``rights.py``).
+A measure nobody ever ended (or that never started) is thus anonymised 2 years after its planned
+end (or its decision) without any contact since: the support is over in fact, and the statistics
+already count it ended at its planned end. Anonymising closes it (« clôturée », its dates left as
+they are, so that no year's figures move), waives its deadlines still open from this year on (past
+years' stay as their tables counted them) and cancels the reminder mails waiting for them: nobody is reminded about a person the
+platform no longer knows. The plan says which measures it closes.
+
 :func:`plan` is what the task would do (the admin's page and ``flask asll retention
 --dry-run`` show it); :func:`apply` does exactly that plan, one file per transaction, each
 with its audit entry, then destroys the archive entries whose legal period is over. A
@@ -132,6 +141,8 @@ class Candidate:
     last_contact: date
     # The first day the file may be anonymised (last contact + the active period + 1 day).
     due_on: date
+    # Its measures never ended (their planned end 2 years gone): the anonymisation closes them.
+    closes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -174,6 +185,12 @@ def plan(tenant_id: int, on: date | None = None) -> Plan:
             continue
         eligible.append((last, references[household_id], household_id))
     eligible.sort()
+    left_open: dict[int, list[str]] = {}  # household -> its measures never ended: anonymising closes them
+    for household_id, measure_reference in db.session.execute(
+            sa.select(Measure.household_id, Measure.reference)
+            .where(Measure.household_id.in_([e[2] for e in eligible]),
+                   Measure.status.not_in(anonymise.CLOSED_MEASURES)).order_by(Measure.id)):
+        left_open.setdefault(household_id, []).append(measure_reference)
     for last, reference, household_id in eligible:
         if len(result.files) >= MAX_FILES_PER_RUN:
             result.later += 1
@@ -186,7 +203,8 @@ def plan(tenant_id: int, on: date | None = None) -> Plan:
             continue
         if due_on(last, policy) > on or (household_id in done and done[household_id] >= last):
             continue
-        result.files.append(Candidate(household_id, reference, last, due_on(last, policy)))
+        result.files.append(Candidate(household_id, reference, last, due_on(last, policy),
+                                      tuple(left_open.get(household_id, ()))))
     expired = db.session.execute(
         sa.select(ArchiveEntry.household_reference, sa.func.count(ArchiveEntry.id), sa.func.max(ArchiveEntry.destroy_after))
         .where(ArchiveEntry.destroy_after < on).group_by(ArchiveEntry.household_reference)
@@ -298,7 +316,9 @@ def describe(plan_: Plan) -> list[str]:
     if plan_.files:
         lines.append(f"  {len(plan_.files)} dossier(s) à anonymiser :")
         for candidate in plan_.files:
-            lines.append(f"    {candidate.reference} – dernier contact le {candidate.last_contact.strftime('%d/%m/%Y')}")
+            lines.append(f"    {candidate.reference} – dernier contact le {candidate.last_contact.strftime('%d/%m/%Y')}"
+                         + (f" ; mesure(s) jamais terminée(s), clôturée(s) sans suite : {', '.join(candidate.closes)}"
+                            if candidate.closes else ""))
     else:
         lines.append("  Aucun dossier à anonymiser.")
     if plan_.later:

@@ -32,7 +32,6 @@ from asll.models import (
     Household,
     HouseholdMember,
     Measure,
-    MeasureStatus,
     Request,
     RequestStatus,
     Role,
@@ -47,7 +46,7 @@ from asll.services.rgpd.policy import policy_for
 
 RIGHTS_ROLES = (Role.AUDITOR, Role.DEPT_ADMIN)
 ERASE_ROLES = (Role.DEPT_ADMIN,)
-CLOSED_MEASURES = (MeasureStatus.ENDED, MeasureStatus.BILAN_RECEIVED, MeasureStatus.CLOSED)
+CLOSED_MEASURES = anonymise.CLOSED_MEASURES
 OPEN_REQUESTS = (RequestStatus.SUBMITTED, RequestStatus.SCHEDULED)
 ACCESS_FORMAT = "asll-rgpd-acces/1"
 
