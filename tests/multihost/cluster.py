@@ -78,17 +78,21 @@ class WebProcess(Host):
     """A web process serving ``asll`` on 127.0.0.1: gunicorn with the repository's ``gunicorn.conf.py``
     when there is one (production's server), else waitress (the embedded default's)."""
 
+    GUNICORN_CONF = REPO_ROOT / "gunicorn.conf.py"
+
     def __init__(self, log_dir: Path, *, env: dict[str, str], name: str):
-        super().__init__(log_dir, env=env, name_prefix=name, ready_timeout=READY_TIMEOUT)
-        self.name = name
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        # gunicorn.conf.py reads its bind, workers and threads from the environment too.
+        env = {**env, "GUNICORN_BIND": f"127.0.0.1:{self.port}", "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "4"}
+        super().__init__(log_dir, env=env, name_prefix=name, ready_timeout=READY_TIMEOUT)
+        self.name = name
 
     def command(self) -> list[str]:
-        gunicorn_conf = REPO_ROOT / "gunicorn.conf.py"
-        if gunicorn_conf.exists():
-            return [_script("gunicorn"), "--config", str(gunicorn_conf), "--bind", f"127.0.0.1:{self.port}",
-                    "--workers", "2", "asll.wsgi:app"]
+        if self.GUNICORN_CONF.exists():
+            # gunicorn's control socket (27.0) defaults to ~/.gunicorn/gunicorn.ctl, one path for every
+            # gunicorn of the machine: two "hosts" on this one must not share it.
+            return [_script("gunicorn"), "--config", str(self.GUNICORN_CONF), "--no-control-socket"]
         return [_script("waitress-serve"), f"--listen=127.0.0.1:{self.port}", "--threads=4",
                 "--call", "asll.app:create_app"]
 
