@@ -477,8 +477,8 @@ def check_production(config: Mapping[str, Any]) -> None:
     problems = production_problems(config)
     if problems:
         raise ConfigurationError("Démarrage refusé en production (ASLL_ENV=production) : " + " ; ".join(problems)
-                                 + ". Voir docs/deploiement.md ; pour un poste de développement, "
-                                   "ASLL_ENV=development.")
+                                 + ". Voir docs/deploiement.md (sur un poste de développement : "
+                                   "ASLL_ENV=development).")
 
 
 # -- the documentation --------------------------------------------------------------------
@@ -511,13 +511,25 @@ def settings_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _masked(value) -> str:
+    """A URL with its password hidden (its host is worth seeing), anything else hidden whole."""
+    if isinstance(value, str) and "://" in value and ";" not in value:
+        try:
+            import sqlalchemy as sa
+
+            return sa.engine.make_url(value).render_as_string(hide_password=True)
+        except Exception:  # not a URL after all
+            pass
+    return "********"
+
+
 def describe(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Each variable and its value in ``config``, secrets masked (for ``flask asll settings``)."""
     rows = []
     for setting in SETTINGS:
         value = config.get(setting.key)
         if setting.secret and value:
-            shown = "********"
+            shown = _masked(value)
         elif isinstance(value, tuple | list):
             shown = ", ".join(map(str, value))
         elif isinstance(value, dict):
