@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,6 +119,7 @@ class Cluster:
     instances: dict[str, Path]  # process name -> its own instance folder
     smtp: Smtp
     s3: S3
+    started_at: float = 0.0  # time.monotonic() when every host was ready
 
     @property
     def processes(self) -> list:
@@ -171,6 +173,7 @@ def cluster(app, database_urls, smtp, s3, tmp_path_factory):
             process.launch()
         for process in built.processes:  # ... each within its own deadline
             process.wait_ready()
+        built.started_at = time.monotonic()
         yield built
     finally:
         stop_all(built.processes)

@@ -15,6 +15,7 @@ import re
 import secrets
 import time
 from collections import Counter
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -252,3 +253,20 @@ def test_a_reminder_sweep_run_by_both_workers_sends_each_mail_once(app, cluster,
     print(f"reminders tasks per worker: {work}")
     assert all(sum(counts.values()) > 0 for counts in work.values()), f"both workers took part: {work}"
     assert local_files(cluster) - kept_before == set(), "a host wrote a file on its own disk"
+
+
+# -- the single beat ----------------------------------------------------------------------------
+BEAT_FIRST_SWEEP = 60.0  # exports-cleanup runs every minute, the first one a minute after beat starts
+
+
+def test_the_single_beat_schedules_work_for_whichever_worker(cluster):
+    """The beat keeps its schedule in its own instance and its due tasks reach a worker through Redis."""
+    left = BEAT_FIRST_SWEEP + 30 - (time.monotonic() - cluster.started_at)
+    wait_for(lambda: "Sending due task exports-cleanup (asll.exports.cleanup)" in cluster.beat.log_text(),
+             "the beat to send the minute's exports sweep", timeout=max(left, 5))
+    runners = wait_for(lambda: [w.name for w in cluster.workers if w.tasks_succeeded("asll.exports.cleanup")],
+                       "a worker to run the beat's exports sweep")
+    print(f"beat's exports sweep run by {runners}")
+    assert any(BEAT_SCHEDULE_FILE.fullmatch(f) for f in files_in(cluster.instances["beat"]))
+    assert not any(BEAT_SCHEDULE_FILE.fullmatch(Path(f).name) for f in local_files(cluster)), \
+        "the schedule is the beat's alone"
