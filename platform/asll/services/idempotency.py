@@ -230,3 +230,23 @@ def purge(now: datetime | None = None) -> int:
         deleted = db.session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff)).rowcount
         db.session.commit()
     return deleted
+
+
+def scrub(mentions, tenant_id: int | None = None) -> int:
+    """Delete the stored answers (of the current tenant) that ``mentions(body)`` flags; how many.
+
+    For the RGPD: an answer replayed for 24 h may hold the data of a household the retention has
+    just anonymised, or whose erasure was just done. Only those answers go, not every answer of
+    the tenant: the others hold nobody's data, and deleting their keys would let a retry create a
+    request twice. A retry of a deleted key runs the endpoint again, whose own checks (status,
+    versions) refuse a duplicate change; a key still ``pending`` is left to its request."""
+    statement = sa.select(IdempotencyKey.id, IdempotencyKey.response_body).where(
+        IdempotencyKey.state == IdempotencyState.DONE, IdempotencyKey.response_body.is_not(None))
+    if tenant_id is not None:
+        statement = statement.where(IdempotencyKey.tenant_id == tenant_id)
+    flagged = [row.id for row in db.session.execute(statement.execution_options(yield_per=500))
+               if mentions(row.response_body)]
+    for start in range(0, len(flagged), 500):
+        db.session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.id.in_(flagged[start:start + 500]))
+                           .execution_options(synchronize_session=False))
+    return len(flagged)

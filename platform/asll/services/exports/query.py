@@ -271,3 +271,17 @@ def stream_rows(actor: Actor, dataset: str, filters: dict, plan: ExportPlan) -> 
             yield plan.values(row)
     finally:
         result.close()
+
+
+def has_household(tenant_id: int, dataset: str, filters: dict, household_id: int) -> bool:
+    """Whether an export of ``dataset`` with ``filters`` has a row of the household, whoever asked for it.
+
+    The RGPD expires the named exports holding a household it anonymises or erases. The access
+    criteria are left out (they only ever narrow a user's rows, and may have narrowed since the
+    file was produced): a file that might hold the household counts as holding it."""
+    from asll.models import Role
+
+    everyone = Actor(user_id=None, label="rgpd", tenant_id=tenant_id, roles=frozenset({Role.AUDITOR}))
+    statement = (_statement(everyone, dataset, filters or {}, with_entity=False).order_by(None)
+                 .where(Household.id == household_id).limit(1))
+    return db.session.execute(statement).first() is not None

@@ -19,7 +19,9 @@ removed                     names (replaced by « Anonymisé »), birth dates, a
 Before that, when the policy says so, the granted decisions and the amounts the plugins
 declare go to the **intermediate archive** with the identity they justify, until the legal
 period ends. **Erasure** (the person's right, when no legal duty forbids it) deletes the
-whole file. Each of these writes one audit entry, with counts and never the values removed.
+whole file. Both also delete the copies of the household's data outside its file — the API's
+stored answers that mention it, the named exports that hold it (:mod:`.elsewhere`). Each of these
+writes one audit entry, with counts and never the values removed.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from asll.services import audit
 from asll.services import plugins as plugin_service
 from asll.services.actor import Actor
 from asll.services.errors import Conflict, NotFound
-from asll.services.rgpd import data, scrub
+from asll.services.rgpd import data, elsewhere, scrub
 from asll.services.rgpd.policy import Policy
 
 ANONYMOUS = "Anonymisé"
@@ -253,6 +255,7 @@ def anonymise_household(actor: Actor, household_id: int, policy: Policy, on: dat
     if running:  # never through the plan (a planned end is a contact); a direct caller is refused
         db.session.rollback()
         raise MeasureStillOpen(household.reference, running[0])
+    copies = elsewhere.forget_copies(household, file)  # before its names go: they are what is searched for
     rule = scrub.rule_for(actor.tenant_id, measures)
     person = _reference_member(household)
     brackets = {}
@@ -295,10 +298,11 @@ def anonymise_household(actor: Actor, household_id: int, policy: Policy, on: dat
                  changes={"last_contact": last_contact, "active_months": policy.active_months,
                           "members": len(household.members), "documents_deleted": len(documents),
                           "archive_entries": archived, "measures_closed": measures_closed, "obligations_waived": waived,
-                          "reminders_cancelled": cancelled,
+                          "reminders_cancelled": cancelled, **copies,
                           "plugin_tables": sorted({s.table for s in sections})})
     db.session.commit()
     _unlink(paths)
+    elsewhere.delete_expired_files(actor.tenant_id, copies)
     return archived
 
 
@@ -308,6 +312,7 @@ def erase_household(actor: Actor, household: Household) -> dict:
     file = data.household_file(household)
     decisions = data.decision_ids(file)
     documents = _documents(file)
+    copies = elsewhere.forget_copies(household, file)
     data.forget_in_plugins(actor.tenant_id, file, erase=True)
     paths = _delete_documents(documents)
     counts = {"requests": len(file.request_ids), "measures": len(file.measure_ids), "decisions": len(decisions),
@@ -327,7 +332,8 @@ def erase_household(actor: Actor, household: Household) -> dict:
     for statement in statements:
         db.session.execute(statement.execution_options(synchronize_session=False))
     audit.record(actor, "household.erase", object_type="household", object_id=household_id,
-                 changes={"reference": reference, **counts})
+                 changes={"reference": reference, **counts, **copies})
     db.session.commit()
     _unlink(paths)
+    elsewhere.delete_expired_files(actor.tenant_id, copies)
     return counts
