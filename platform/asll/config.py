@@ -22,7 +22,7 @@ import os
 import secrets
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,15 +44,13 @@ class Setting:
     """One row of the table. ``default`` may be a function of the settings read before it."""
 
     key: str
-    type: str  # str, secret-str, int, float, bool, choice, json, list, path
+    type: str  # str, int, float, bool, choice, json, list, path
     default: Any
     description: str
     env: str = ""  # default: "ASLL_" + key
     secret: bool = False
     choices: tuple[str, ...] = ()
     shown_default: str = ""  # what the README shows when the default is computed
-    optional: bool = False  # an int/float that may be left unset (None)
-    extra: dict = field(default_factory=dict)
 
     @property
     def variable(self) -> str:
