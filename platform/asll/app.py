@@ -58,16 +58,16 @@ def create_app(
 def _trust_proxies(app: Flask) -> None:
     """Behind ``TRUSTED_PROXIES`` reverse proxies, the client's address and scheme are theirs to tell.
 
-    Werkzeug's ``ProxyFix`` takes that many entries from the right of ``X-Forwarded-For`` (and
-    ``-Proto``, ``-Host``, ``-Port``, ``-Prefix``): the audit trail and the per-IP rate limits
-    then see the client, not the proxy. 0 (the default) trusts no header: a client could forge it.
+    Werkzeug's ``ProxyFix`` takes that many entries from the right of ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto``: the audit trail and the per-IP rate limits then see the client, not the
+    proxy. 0 (the default) trusts no header: a client could forge it. ``X-Forwarded-Host`` and
+    ``-Prefix`` stay untrusted: a proxy that does not overwrite them would pass a client's on.
     """
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if proxies > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies,
-                                x_prefix=proxies)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_port=0, x_prefix=0)
 
 
 class DatabaseId(IntegerConverter):
