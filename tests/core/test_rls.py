@@ -168,6 +168,10 @@ def test_start_up_refuses_in_production_a_role_row_level_security_does_not_hold(
 
     url = (_test_db(database_urls.app, os.environ["ASLL_TEST_DATABASE_URL"]) if who == "superutilisateur"
            else database_urls.owner)
+    # Production's other start-up checks (asll.config.production_problems) pass: only the role is wrong.
+    for name, value in {"SECRET_KEY": "s" * 64, "SMTP_HOST": "smtp.invalid", "ASLL_AUDIT_KEY": app.config["AUDIT_KEY"],
+                        "ASLL_STORAGE_PATH_SHARED": "1"}.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("ASLL_ENV", "production")
     with pytest.raises(RuntimeError, match=f"Démarrage refusé.*{who}.*asll_app"):
         create_app({"SQLALCHEMY_DATABASE_URI": url})
