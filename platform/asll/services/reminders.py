@@ -85,7 +85,7 @@ from asll.services.schemas import FrenchSchema
 from asll.services.validation import load
 from asll.tenancy import tenant_context
 
-# Tunables: Flask config key, else environment variable ASLL_<KEY>, else the default. A worker
+# Tunables: Flask config key (environment variable ASLL_<KEY>, asll.config), else the default. A worker
 # process builds its app from the environment, so tests set the variables before starting it.
 DEFAULTS = {
     "REMINDER_LEASE_SECONDS": 600,  # a claimed message is taken over only after this (>> SMTP timeout)
