@@ -46,8 +46,8 @@ def _answers(app) -> list[str]:
     return bodies
 
 
-def _setup(app, world, client, clock, tmp_path):
-    app.config["EXPORT_PATH"] = str(tmp_path / "exports")
+def _setup(app, world, client, clock, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "EXPORT_PATH", str(tmp_path / "exports"))  # this test's files alone
     loire = world.loire
     with app.app_context():
         _token, secret = api_tokens.create_token(loire.actor(Role.DEPT_ADMIN), {"label": "logiciel du service"})
@@ -92,8 +92,8 @@ def _no_copy_left(app, loire, named, forez, pseudonymised):
 
 
 def test_anonymisation_deletes_the_api_answers_and_expires_the_named_exports_that_hold_the_household(
-        app, world, client, clock, tmp_path):
-    loire, household_id = _setup(app, world, client, clock, tmp_path)
+        app, world, client, clock, tmp_path, monkeypatch):
+    loire, household_id = _setup(app, world, client, clock, tmp_path, monkeypatch)
     clock.to("2028-04-02", 16)
     named, forez, pseudonymised = _three_exports(app, loire)  # the day before: still downloadable
     clock.to("2028-04-03", 9)  # 2 years + 1 day after its creation, its last contact
@@ -108,8 +108,8 @@ def test_anonymisation_deletes_the_api_answers_and_expires_the_named_exports_tha
     _no_copy_left(app, loire, named, forez, pseudonymised)
 
 
-def test_erasure_deletes_them_too(app, world, client, clock, tmp_path):
-    loire, household_id = _setup(app, world, client, clock, tmp_path)
+def test_erasure_deletes_them_too(app, world, client, clock, tmp_path, monkeypatch):
+    loire, household_id = _setup(app, world, client, clock, tmp_path, monkeypatch)
     named, forez, pseudonymised = _three_exports(app, loire)
     with app.app_context(), tenant_context(loire.tenant.id):
         reference = db.session.get(Household, household_id).reference

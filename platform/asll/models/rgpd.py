@@ -23,6 +23,8 @@ from asll.tenancy import TenantScoped
 DEFAULT_ACTIVE_MONTHS = 24
 DEFAULT_ARCHIVE_YEARS = 10
 DEFAULT_AUDIT_MONTHS = 12
+# Pseudonymised exports: a combination of quasi-identifiers shared by fewer rows is masked.
+DEFAULT_EXPORT_K = 5
 
 
 class RetentionPolicy(TenantScoped, Base):
@@ -39,6 +41,8 @@ class RetentionPolicy(TenantScoped, Base):
     archive_years: Mapped[int] = mapped_column(default=DEFAULT_ARCHIVE_YEARS)
     # Months audit entries (access logs) are kept before being purged.
     audit_months: Mapped[int] = mapped_column(default=DEFAULT_AUDIT_MONTHS)
+    # k of the pseudonymised exports' k-anonymity (services/rgpd/kanonymity.py).
+    export_k: Mapped[int] = mapped_column(default=DEFAULT_EXPORT_K, server_default=str(DEFAULT_EXPORT_K))
     changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(default=1, server_default="1")

@@ -13,6 +13,7 @@ from asll.plugins.contract import MEASURE_KIND_LABELS
 from asll.services import statistics
 from asll.services import plugins as plugin_service
 from asll.services.errors import ValidationFailed
+from asll.services.rgpd.kanonymity import household_size, resources_band
 
 
 # -- columns --------------------------------------------------------------------------
@@ -23,6 +24,9 @@ class ColumnDef:
     ``personal`` columns (an identity, or a free text: it may name someone) are left out of
     pseudonymised exports; ``pseudonym`` names the object whose id (``row.<pseudonym>_id``)
     replaces the value there. Dates are cut to the month there (``query.ExportPlan``).
+    ``quasi`` names the quasi-identifier a column is there (``services/rgpd/kanonymity.py``:
+    its combinations shared by fewer than k rows are generalised, then masked), and
+    ``banded`` what it shows there instead of the value (a band of resources, say).
     """
 
     key: str
@@ -34,6 +38,9 @@ class ColumnDef:
     pseudonym_label: str = ""
     plugin: str = ""
     default: bool = True
+    quasi: str = ""
+    banded: Callable[[Any], Any] | None = None
+    banded_label: str = ""
 
 
 def _attr(name: str) -> Callable[[Any], Any]:
@@ -67,14 +74,16 @@ def _household_columns() -> list[ColumnDef]:
         ColumnDef("last_name", "Nom", _attr("last_name"), personal=True),
         ColumnDef("first_name", "Prénom", _attr("first_name"), personal=True),
         ColumnDef("birth_date", "Date de naissance", _attr("birth_date"), personal=True, default=False),
-        ColumnDef("age_bracket", "Tranche d'âge", lambda row: age_bracket(row.birth_date)),
+        ColumnDef("age_bracket", "Tranche d'âge", lambda row: age_bracket(row.birth_date), quasi="age"),
         ColumnDef("address", "Adresse", _attr("address"), personal=True, default=False),
         ColumnDef("postcode", "Code postal", _attr("postcode"), personal=True, default=False),
         ColumnDef("city", "Commune", _attr("city"), personal=True),
-        ColumnDef("sector", "Secteur", _attr("sector")),
-        ColumnDef("housing_status", "Statut d'occupation", _label("housing_status", {})),
-        ColumnDef("resources_kind", "Nature des ressources", _attr("resources_kind")),
-        ColumnDef("monthly_resources", "Ressources mensuelles (€)", _attr("monthly_resources"), default=False),
+        ColumnDef("sector", "Secteur", _attr("sector"), quasi="sector"),
+        ColumnDef("housing_status", "Statut d'occupation", _label("housing_status", {}), quasi="housing"),
+        ColumnDef("resources_kind", "Nature des ressources", _attr("resources_kind"), quasi="resources_kind"),
+        ColumnDef("monthly_resources", "Ressources mensuelles (€)", _attr("monthly_resources"), default=False,
+                  quasi="resources", banded=lambda row: resources_band(row.monthly_resources),
+                  banded_label="Ressources mensuelles (tranche)"),
         ColumnDef("family_situation", "Situation familiale", _attr("family_situation"), personal=True, default=False),
     ]
 
@@ -85,8 +94,8 @@ def _measure_columns(types: dict) -> list[ColumnDef]:
                   pseudonym_id="id", pseudonym_label="Pseudonyme de la mesure"),
         *_household_columns(),
         ColumnDef("measure_type", "Type de mesure", lambda r: types[r.measure_type].label
-                  if r.measure_type in types else r.measure_type),
-        ColumnDef("kind", "Nature", _label("kind", MEASURE_KIND_LABELS)),
+                  if r.measure_type in types else r.measure_type, quasi="measure_type"),
+        ColumnDef("kind", "Nature", _label("kind", MEASURE_KIND_LABELS), quasi="measure_type"),
         ColumnDef("status", "État", _label("status", {})),
         ColumnDef("operator", "Opérateur", _attr("operator_name")),
         ColumnDef("decision_date", "Date de décision", _attr("decision_date")),
@@ -112,7 +121,7 @@ def _request_columns(types: dict, commissions: dict) -> list[ColumnDef]:
                   pseudonym_id="id", pseudonym_label="Pseudonyme de la demande"),
         *_household_columns(),
         ColumnDef("measure_type", "Type de mesure demandé", lambda r: types[r.measure_type].label
-                  if r.measure_type in types else r.measure_type),
+                  if r.measure_type in types else r.measure_type, quasi="measure_type"),
         ColumnDef("status", "État", _label("status", {})),
         ColumnDef("origin", "Origine de la demande", _attr("origin")),
         ColumnDef("prescriber", "Service instructeur", _attr("prescriber_name")),
@@ -132,14 +141,14 @@ def _decision_columns(types: dict, commissions: dict) -> list[ColumnDef]:
                   pseudonym="household", pseudonym_id="household_id", pseudonym_label="Pseudonyme du ménage"),
         ColumnDef("last_name", "Nom", _attr("last_name"), personal=True),
         ColumnDef("first_name", "Prénom", _attr("first_name"), personal=True),
-        ColumnDef("sector", "Secteur", _attr("sector")),
+        ColumnDef("sector", "Secteur", _attr("sector"), quasi="sector"),
         ColumnDef("commission", "Instance", lambda r: commissions[r.commission_code].label
                   if r.commission_code in commissions else r.commission_code),
         ColumnDef("session_date", "Date de séance", _attr("session_date")),
         ColumnDef("decision_date", "Date de décision", _attr("decision_date")),
         ColumnDef("outcome", "Décision", _label("outcome", {})),
         ColumnDef("measure_type", "Type de mesure", lambda r: types[r.measure_type].label
-                  if r.measure_type in types else r.measure_type),
+                  if r.measure_type in types else r.measure_type, quasi="measure_type"),
         ColumnDef("duration_months", "Durée accordée (mois)", _attr("duration_months")),
         ColumnDef("operator", "Opérateur désigné", _attr("operator_name")),
         ColumnDef("reason", "Motif", _attr("reason"), personal=True),
@@ -150,7 +159,8 @@ def _decision_columns(types: dict, commissions: dict) -> list[ColumnDef]:
 def _household_dataset_columns() -> list[ColumnDef]:
     return [
         *_household_columns(),
-        ColumnDef("members", "Nombre de personnes", _attr("members_count")),
+        ColumnDef("members", "Nombre de personnes", _attr("members_count"), quasi="size",
+                  banded=lambda row: household_size(row.members_count), banded_label="Nombre de personnes"),
         ColumnDef("created_on", "Date de création", lambda r: _as_date(r.created_at)),
     ]
 

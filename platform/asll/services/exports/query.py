@@ -22,6 +22,7 @@ from asll.services.access import household_criteria, measure_criteria, request_c
 from asll.services.actor import Actor
 from asll.services.errors import ValidationFailed
 from asll.services.exports.columns import ColumnDef, columns_for
+from asll.services.rgpd.kanonymity import Protection, export_k
 
 
 YIELD_PER = 2000
@@ -210,25 +211,58 @@ def _statement(actor: Actor, dataset: str, filters: dict, with_entity: bool):
 
 @dataclass
 class ExportPlan:
-    """What a run writes: the header, and how to turn a streamed row into values."""
+    """What a run writes: the header, and how to turn a streamed row into values.
+
+    A pseudonymised plan with quasi-identifiers (``ColumnDef.quasi``) ends with a column saying
+    which rows were generalised or masked; :func:`stream_rows` settles that from a first pass
+    (:mod:`asll.services.rgpd.kanonymity`) and writes the counts into that column's header."""
 
     columns: list[ColumnDef]
     pseudonymised: bool
     secret: bytes | None = None
+    k: int = 0
     header: list[str] = field(init=False)
+    quasi: list[int] = field(init=False)
+    protection: Protection | None = field(init=False, default=None)
 
     def __post_init__(self):
-        self.header = [c.pseudonym_label if self.pseudonymised and c.pseudonym else c.label for c in self.columns]
+        self.header = [self._label(c) for c in self.columns]
+        self.quasi = [i for i, c in enumerate(self.columns) if self.pseudonymised and c.quasi] if self.k else []
+        if self.quasi:
+            self.header.append("Valeurs masquées")
+
+    def _label(self, column: ColumnDef) -> str:
+        if self.pseudonymised and column.pseudonym:
+            return column.pseudonym_label
+        if self.pseudonymised and column.banded:
+            return column.banded_label or column.label
+        return column.label
+
+    def _value(self, column: ColumnDef, row):
+        if self.pseudonymised and column.pseudonym:
+            return pseudonym(self.secret, column.pseudonym, getattr(row, column.pseudonym_id))
+        if self.pseudonymised:
+            return to_month(column.banded(row) if column.banded else column.value(row))
+        return column.value(row)
+
+    def combination(self, row) -> tuple:
+        return tuple(self._value(self.columns[i], row) for i in self.quasi)
+
+    def protect(self, combinations) -> None:
+        """Settle the steps from the export's combinations (the first pass); the header says the counts."""
+        from asll.services.rgpd.kanonymity import Protection, export_k
+
+        groups = tuple(self.columns[i].quasi for i in self.quasi)
+        self.protection = Protection(self.k, groups).plan(combinations)
+        self.header[-1] = self.protection.header()  # in place: the caller may hold the list already
 
     def values(self, row) -> list:
-        out = []
-        for column in self.columns:
-            if self.pseudonymised and column.pseudonym:
-                out.append(pseudonym(self.secret, column.pseudonym, getattr(row, column.pseudonym_id)))
-            elif self.pseudonymised:
-                out.append(to_month(column.value(row)))
-            else:
-                out.append(column.value(row))
+        out = [self._value(column, row) for column in self.columns]
+        if self.protection is not None:
+            shown, note = self.protection.apply(tuple(out[i] for i in self.quasi))
+            for index, value in zip(self.quasi, shown, strict=True):
+                out[index] = value
+            out.append(note)
         return out
 
 
@@ -253,7 +287,8 @@ def plan_for(actor: Actor, dataset: str, keys: list[str], pseudonymised: bool) -
     if not columns:
         raise ValidationFailed({"columns": ["Aucune colonne exportable."]})
     secret = tenant_secret(actor.tenant_id) if pseudonymised else None
-    return ExportPlan(columns, pseudonymised, secret)
+    k = export_k(actor.tenant_id) if pseudonymised else 0
+    return ExportPlan(columns, pseudonymised, secret, k)
 
 
 def count_rows(actor: Actor, dataset: str, filters: dict) -> int:
@@ -262,13 +297,22 @@ def count_rows(actor: Actor, dataset: str, filters: dict) -> int:
 
 
 def stream_rows(actor: Actor, dataset: str, filters: dict, plan: ExportPlan) -> Iterator[list]:
-    """The export's rows, streamed from the database in batches (never all in memory)."""
-    with_entity = any(c.plugin for c in plan.columns)
+    """The export's rows, streamed from the database in batches (never all in memory).
+
+    A pseudonymised plan with quasi-identifiers reads the rows' combinations first (one more
+    streamed pass, only those columns kept, as counts), before anything is written: that pass
+    runs now, so the header holds its counts when the writer starts."""
+    if plan.quasi:
+        plan.protect(_stream(actor, dataset, filters, plan, plan.combination, with_entity=False))
+    return _stream(actor, dataset, filters, plan, plan.values, with_entity=any(c.plugin for c in plan.columns))
+
+
+def _stream(actor: Actor, dataset: str, filters: dict, plan: ExportPlan, read, *, with_entity: bool) -> Iterator:
     statement = _statement(actor, dataset, filters, with_entity).execution_options(yield_per=YIELD_PER)
     result = db.session.execute(statement)
     try:
         for row in result:
-            yield plan.values(row)
+            yield read(row)
     finally:
         result.close()
 

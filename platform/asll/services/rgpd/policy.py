@@ -3,8 +3,9 @@
 Defaults follow the CNIL's référentiel for the social and medico-social sector (délibération
 n° 2023-095): the active base keeps a file 2 years after the last contact; the decisions and
 amounts the FSL accounts need then go to an intermediate archive for the legal period the
-département sets; access logs are kept 6 months to 1 year. A département admin changes them
-(audited); a form built on an older version gets a French 409.
+département sets; access logs are kept 6 months to 1 year. The same policy holds the k of the pseudonymised
+exports' k-anonymity (5 by default). A département admin changes them (audited); a form built
+on an older version gets a French 409.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from marshmallow import fields, validate
 from asll.extensions import db
 from asll.models import RetentionPolicy, Role, User
 from asll.models.base import utcnow
-from asll.models.rgpd import DEFAULT_ACTIVE_MONTHS, DEFAULT_ARCHIVE_YEARS, DEFAULT_AUDIT_MONTHS
+from asll.models.rgpd import DEFAULT_ACTIVE_MONTHS, DEFAULT_ARCHIVE_YEARS, DEFAULT_AUDIT_MONTHS, DEFAULT_EXPORT_K
 from asll.services import audit
 from asll.services.actor import Actor
 from asll.services.errors import Conflict, PermissionDenied
 from asll.services.schemas import INT, FrenchSchema
 from asll.services.validation import load
 
-POLICY_FIELDS = ("active_months", "archive_enabled", "archive_years", "audit_months")
+POLICY_FIELDS = ("active_months", "archive_enabled", "archive_years", "audit_months", "export_k")
 
 
 def _months(label: str, low: int, high: int, hint: str) -> fields.Integer:
@@ -47,6 +48,13 @@ class RetentionPolicySchema(FrenchSchema):
                             "justificatives comptables). L'archive est ensuite détruite.")
     audit_months = _months("Conservation du journal d'audit (mois)", 6, 12,
                            "Traces des consultations et modifications : 6 mois à 1 an selon le référentiel.")
+    export_k = fields.Integer(
+        load_default=DEFAULT_EXPORT_K, error_messages=INT, validate=validate.Range(min=2, max=50, error="Entre 2 et 50."),
+        metadata={"label": "Seuil d'anonymat des exports pseudonymisés (k)",
+                  "description": "Dans un export pseudonymisé, une combinaison de caractéristiques (tranche d'âge, "
+                                 "taille du ménage, tranche de ressources, secteur, type de mesure…) partagée par "
+                                 "moins de k lignes est d'abord généralisée, puis masquée : aucune personne ne peut "
+                                 "y être reconnue à une combinaison rare. 5 par défaut."})
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class Policy:
     archive_enabled: bool = True
     archive_years: int = DEFAULT_ARCHIVE_YEARS
     audit_months: int = DEFAULT_AUDIT_MONTHS
+    export_k: int = DEFAULT_EXPORT_K
     version: int = 0  # 0: the defaults, never saved
     changed_at: datetime | None = None
     changed_by: str = ""
@@ -73,8 +82,8 @@ def policy_for(tenant_id: int) -> Policy:
     if row is None:
         return Policy()
     author = db.session.scalar(sa.select(User.full_name).where(User.id == row.changed_by_id)) or ""
-    return Policy(row.active_months, row.archive_enabled, row.archive_years, row.audit_months, row.version,
-                  row.changed_at, author)
+    return Policy(row.active_months, row.archive_enabled, row.archive_years, row.audit_months,
+                  row.export_k or DEFAULT_EXPORT_K, row.version, row.changed_at, author)
 
 
 def require_admin(actor: Actor) -> None:
