@@ -179,3 +179,18 @@ def test_the_command_line_exports_refuses_and_lists_in_french(app, world, tmp_pa
     assert traces.exit_code == 0 and "Export des données (droit d'accès)" in traces.output
     unknown = runner.invoke(args=["asll", "rgpd-access", "42", "M-42-9999", "--output", str(output)])
     assert unknown.exit_code == 1 and "ménage « M-42-9999 » introuvable" in unknown.output
+
+
+def test_rectification_goes_through_the_normal_form_audited_and_shows_in_who_changed_the_file(env):
+    """Art. 16: the household's data is corrected with the usual service, audited (old and new values),
+    and the DPO's « who has read or changed my file » lists it."""
+    household_id = household(env, "Rivière")
+    requests.update_household(env.prescriber, household_id, {"address": "3 place de la Mairie", "postcode": "42100"})
+    db.session.expire_all()
+    assert db.session.get(Household, household_id).address == "3 place de la Mairie"
+    [entry] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "household.update",
+                                                             AuditEvent.object_id == household_id))
+    assert entry.changes["address"] == ["12 rue des Lilas Rivière", "3 place de la Mairie"]
+    assert entry.actor_id == env.prescriber.user_id
+    traces = rights.traces(env.auditor, household_id)
+    assert [t.label for t in traces if t.action == "household.update"] == ["Modification de la situation"]
