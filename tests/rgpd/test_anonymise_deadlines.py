@@ -49,6 +49,8 @@ def test_a_running_measure_is_never_anonymised_one_nobody_ended_is_closed_with_i
     dry_run = app.test_cli_runner().invoke(args=["asll", "retention", "--dry-run", "--tenant", "42"])
     assert f"dernier contact le 16/09/2026 ; mesure(s) jamais terminée(s), clôturée(s) sans suite : {reference}" in (
         dry_run.output)
+    [candidate] = [c for c in retention.plan(env.tenant_id, date(2028, 9, 17)).files if c.household_id == forgotten]
+    assert candidate.closes == (reference,)  # the admin's page shows it in its own column
     before = {year: statistics.tenant_tables(env.tenant_id, year) for year in (2026, 2027)}
     deadlines = dict(db.session.execute(sa.select(Obligation.kind, Obligation.state).where(
         Obligation.measure_id == measure_id)).all())
