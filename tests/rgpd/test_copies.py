@@ -28,8 +28,8 @@ GARNIER = {"city": "Montbrison", "sector": "Forez", "members": [{"last_name": "G
 
 def _export(app, loire, **asked) -> int:
     with app.app_context(), tenant_context(loire.tenant.id):
-        job = exports.request_export(loire.actor(Role.DEPT_ADMIN), {"dataset": "households", "file_format": "csv", **asked},
-                                     send_to_worker=False)
+        job = exports.request_export(loire.actor(Role.DEPT_ADMIN),
+                                     {"dataset": "households", "file_format": "csv", **asked}, send_to_worker=False)
         assert exports.run_job(job.id)["status"] == "done"
         db.session.remove()
         return job.id

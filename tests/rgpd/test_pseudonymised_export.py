@@ -105,8 +105,8 @@ def test_a_household_alone_in_its_combination_is_masked_and_five_alike_are_kept(
     assert len(rows) == 12  # no row is ever dropped
     for household_id in alike:
         row = by_id[household_id]
-        assert (row["Tranche d'âge"], row["Secteur"], row["Nature des ressources"], row["Ressources mensuelles (tranche)"],
-                row["Nombre de personnes"], row[header[-1]]) == (
+        assert (row["Tranche d'âge"], row["Secteur"], row["Nature des ressources"],
+                row["Ressources mensuelles (tranche)"], row["Nombre de personnes"], row[header[-1]]) == (
             "60 ans et plus", "Centre", "RSA", "500 à 999 €", "2", "")
     for household_id in young:
         row = by_id[household_id]

@@ -49,7 +49,8 @@ class RetentionPolicySchema(FrenchSchema):
     audit_months = _months("Conservation du journal d'audit (mois)", 6, 12,
                            "Traces des consultations et modifications : 6 mois à 1 an selon le référentiel.")
     export_k = fields.Integer(
-        load_default=DEFAULT_EXPORT_K, error_messages=INT, validate=validate.Range(min=2, max=50, error="Entre 2 et 50."),
+        load_default=DEFAULT_EXPORT_K, error_messages=INT,
+        validate=validate.Range(min=2, max=50, error="Entre 2 et 50."),
         metadata={"label": "Seuil d'anonymat des exports pseudonymisés (k)",
                   "description": "Dans un export pseudonymisé, une combinaison de caractéristiques (tranche d'âge, "
                                  "taille du ménage, tranche de ressources, secteur, type de mesure…) partagée par "

@@ -15,8 +15,8 @@ A measure nobody ever ended (or that never started) is thus anonymised 2 years a
 end (or its decision) without any contact since: the support is over in fact, and the statistics
 already count it ended at its planned end. Anonymising closes it (« clôturée », its dates left as
 they are, so that no year's figures move), waives its deadlines still open from this year on (past
-years' stay as their tables counted them) and cancels the reminder mails waiting for them: nobody is reminded about a person the
-platform no longer knows. The plan says which measures it closes.
+years' stay as their tables counted them) and cancels the reminder mails waiting for them: nobody
+is reminded about a person the platform no longer knows. The plan says which measures it closes.
 
 :func:`plan` is what the task would do (the admin's page and ``flask asll retention
 --dry-run`` show it); :func:`apply` does exactly that plan, one file per transaction, each
