@@ -64,7 +64,8 @@ def export(tenant_code: str, email: str, dataset: str, file_format: str, pseudon
             _job, path, _name, _type = exports.open_file(actor, job.id, file_format)
         except ServiceError as exc:
             _fail(exc)
-        shutil.copyfile(path, output)
+        with path.open() as source, output.open("wb") as target:
+            shutil.copyfileobj(source, target)
     click.echo(f"{state['rows']} ligne(s) exportée(s) dans {output} (export n° {job.id}).")
 
 

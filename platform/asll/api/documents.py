@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import send_file
 
 from asll.api.blueprint import ID, bp
 from asll.api.common import actor
@@ -58,6 +57,5 @@ def _download_doc(view):
 @bp.doc(summary="Télécharger un document", description="La consultation est inscrite au journal d'audit.")
 def download_document(document_id: int):
     """Download a document's file."""
-    document, path = documents.open_document(actor(), document_id)
-    return send_file(path, mimetype=document.content_type, as_attachment=True,
-                     download_name=document.filename, max_age=0)
+    _document, stored = documents.open_document(actor(), document_id)
+    return stored.response()

@@ -8,9 +8,9 @@ a plugin enabled for the tenant maps the kind to its own template through the ho
 ``asll_document_templates`` (a template name the app's Jinja loader finds, e.g. from a
 plugin blueprint's ``template_folder``), then converted by WeasyPrint.
 
-Every file, generated or uploaded, is stored under ``<UPLOAD_PATH>/<tenant_id>/<uuid4
-hex>`` (outside the web root, never a user-supplied path) with a :class:`Document` row
-(size, SHA-256). Generating, attaching and reading are audited. Reading re-checks that
+Every file, generated or uploaded, is stored in the storage area ``documents`` under the key
+``<tenant_id>/<uuid4 hex>`` (a local folder or the shared bucket, :mod:`asll.storage`; never a
+user-supplied name) with a :class:`Document` row (size, SHA-256). Generating, attaching and reading are audited. Reading re-checks that
 the actor may see the request, measure or session the document belongs to.
 """
 
@@ -28,7 +28,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import BinaryIO
 
 import sqlalchemy as sa
@@ -58,8 +57,9 @@ from asll.services import plugins as plugin_service
 from asll.services.access import get_in_tenant, session_criteria
 from asll.services.actor import Actor
 from asll.services.concurrency import check_fresh, claim
-from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed, storage_unavailable
 from asll.services.requests import _visible_request
+from asll.storage import StorageUnavailable, StoredFile, current_storage
 
 DOCUMENT_KINDS = {
     "decision_letter": "Notification de décision",
@@ -94,44 +94,44 @@ _STORAGE_KEY = re.compile(r"^(\d+)/([0-9a-f]{32})$")
 
 
 # -- storage ------------------------------------------------------------------------
-def upload_root() -> Path:
-    return Path(current_app.config["UPLOAD_PATH"]).resolve()
+AREA = "documents"
 
 
-def storage_path(document: Document) -> Path:
-    """Where a document's file lives; refuses a key that is not ``<its tenant>/<hex>``."""
+def storage_key(document: Document) -> str:
+    """The key of a document's file; refuses a key that is not ``<its tenant>/<hex>``."""
     match = _STORAGE_KEY.match(document.storage_key or "")
     if match is None or int(match.group(1)) != document.tenant_id:
         raise NotFound("Le fichier de ce document est introuvable.", "fichier_absent")
-    return upload_root() / match.group(1) / match.group(2)
+    return document.storage_key
 
 
 @contextmanager
-def _new_files() -> Iterator[list[Path]]:
-    """Files written inside the block are removed (and the transaction rolled back) if it fails."""
-    written: list[Path] = []
+def _new_files() -> Iterator[list[str]]:
+    """Files stored inside the block are removed (and the transaction rolled back) if it fails."""
+    written: list[str] = []
     try:
         yield written
     except BaseException:
         db.session.rollback()
-        for path in written:
-            path.unlink(missing_ok=True)
+        for key in written:
+            try:
+                current_storage().delete(AREA, key)
+            except StorageUnavailable:
+                pass  # the orphan is harmless: no row names it
         raise
 
 
-def _write(tenant_id: int, data: bytes, written: list[Path]) -> str:
-    folder = upload_root() / str(tenant_id)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key_hex = uuid.uuid4().hex
-    path = folder / key_hex
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    written.append(path)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    return f"{tenant_id}/{key_hex}"
+def _write(tenant_id: int, data: bytes, written: list[str]) -> str:
+    key = f"{tenant_id}/{uuid.uuid4().hex}"
+    try:
+        current_storage().put_bytes(AREA, key, data)
+    except StorageUnavailable as exc:
+        raise storage_unavailable() from exc
+    written.append(key)
+    return key
 
 
-def _store(actor: Actor, written: list[Path], data: bytes, *, kind: str, title: str, filename: str,
+def _store(actor: Actor, written: list[str], data: bytes, *, kind: str, title: str, filename: str,
            content_type: str, action: str, recipient: str = "", **links) -> Document:
     """Write the file and add its row and audit entry to the transaction (the caller commits)."""
     digest = hashlib.sha256(data).hexdigest()
@@ -655,17 +655,21 @@ def _may_read(actor: Actor, document: Document) -> bool:
     return False
 
 
-def open_document(actor: Actor, document_id: int) -> tuple[Document, Path]:
-    """The document and the path of its file, if the actor may see what it belongs to; audited."""
+def open_document(actor: Actor, document_id: int) -> tuple[Document, StoredFile]:
+    """The document and its stored file, if the actor may see what it belongs to; audited."""
     document = get_in_tenant(Document, document_id)
     if document is None or document.tenant_id != actor.tenant_id or not _may_read(actor, document):
         raise NotFound("Document introuvable.")
-    path = storage_path(document)
-    if not path.is_file():
+    key = storage_key(document)
+    try:
+        present = current_storage().exists(AREA, key)
+    except StorageUnavailable as exc:
+        raise storage_unavailable() from exc
+    if not present:
         raise NotFound("Le fichier de ce document est introuvable sur le serveur.", "fichier_absent")
     audit.record(actor, "document.read", object_type="document", object_id=document.id)
     db.session.commit()
-    return document, path
+    return document, StoredFile(AREA, key, document.filename, document.content_type)
 
 
 def list_documents(actor: Actor, *, request_id: int | None = None, measure_id: int | None = None,

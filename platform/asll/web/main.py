@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from asll.services import documents, tenants, views
@@ -68,8 +68,8 @@ def measure(measure_id: int):
 @tenant_required
 def document(document_id: int):
     """Download a document; rights are checked again and the read is audited."""
-    doc, path = documents.open_document(g.actor, document_id)
-    return send_file(path, mimetype=doc.content_type, as_attachment=True, download_name=doc.filename)
+    _doc, stored = documents.open_document(g.actor, document_id)
+    return stored.response()
 
 
 @bp.route("/organismes/<int:organisation_id>")

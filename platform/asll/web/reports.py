@@ -9,7 +9,7 @@ without JavaScript the page refreshes itself and offers a reload link.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, SelectMultipleField, SubmitField
@@ -184,10 +184,8 @@ def export_status(export_id: int):
 @tenant_required
 def export_download(export_id: int):
     """Download a finished export; the service checks the rights again and audits the download."""
-    job, path, filename, content_type = exports.open_file(g.actor, export_id, request.args.get("format") or None)
-    response = send_file(path, mimetype=content_type, as_attachment=True, download_name=filename, max_age=0)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    _job, stored, _filename, _type = exports.open_file(g.actor, export_id, request.args.get("format") or None)
+    return stored.response()
 
 
 @bp.route("/progression.js")

@@ -49,11 +49,13 @@ from asll.services.exports.storage import (
     _delete_run_files,
     _file_entry,
     _run_storage,
-    _storage_path,
-    export_root,
+    AREA,
+    delete_stored,
     retention,
+    stored_file,
 )
 from asll.services.exports.writers import _paris, write_csv, write_xlsx
+from asll.storage import StoredFile, current_storage
 
 
 TASK_NAME = "asll.exports.run"
@@ -281,8 +283,8 @@ def _scope_still_held(actor: Actor, scope: dict) -> bool:
         actor.organisation_ids)
 
 
-def open_file(actor: Actor, export_id: int, fmt: str | None = None) -> tuple[ExportJob, Path, str, str]:
-    """The file of a finished job for download: (job, path, download name, content type).
+def open_file(actor: Actor, export_id: int, fmt: str | None = None) -> tuple[ExportJob, StoredFile, str, str]:
+    """The file of a finished job for download: (job, stored file, download name, content type).
 
     Rights are checked again: the job is the actor's own in the current tenant, the actor is
     still a member with at least the roles and organisations the file was produced with,
@@ -303,13 +305,11 @@ def open_file(actor: Actor, export_id: int, fmt: str | None = None) -> tuple[Exp
     entry = files.get(fmt or "")
     if entry is None:
         raise NotFound("Fichier introuvable pour cet export.")
-    path = _storage_path(job.tenant_id, entry["key"])
-    if not path.is_file():
-        raise NotFound("Le fichier de cet export est introuvable.", "fichier_absent")
+    stored = stored_file(job.tenant_id, entry["key"], entry["filename"], fmt)
     audit.record(actor, "export.download", object_type="export_job", object_id=job.id,
                  changes={"format": fmt, "rows": job.row_count, "sha256": entry.get("sha256")})
     db.session.commit()
-    return job, path, entry["filename"], CONTENT_TYPES[fmt]
+    return job, stored, entry["filename"], CONTENT_TYPES[fmt]
 
 
 def _aware(value: datetime) -> datetime:
@@ -600,10 +600,7 @@ def cleanup_expired(tenant_id: int, now: datetime | None = None) -> int:
         ExportJob.tenant_id == tenant_id, ExportJob.status == ExportStatus.DONE, ExportJob.expires_at <= now)))
     for job in expired:
         for entry in (job.files or {}).values():
-            try:
-                _storage_path(job.tenant_id, entry.get("key", "")).unlink(missing_ok=True)
-            except NotFound:
-                pass
+            delete_stored(job.tenant_id, entry.get("key", ""))
         job.status = ExportStatus.EXPIRED
     if expired:
         audit.record(Actor.system(tenant_id, label="exports"), "export.expire", object_type="export_job",
@@ -688,21 +685,20 @@ def fail_stalled(tenant_id: int, now: datetime | None = None) -> int:
 
 def _delete_orphan_files(tenant_id: int, older_than: datetime) -> None:
     """Delete export files no job refers to (a run killed after a takeover, say), once they are
-    older than ``older_than``; a running job's own file (named after its token) is kept."""
-    folder = export_root() / str(tenant_id)
-    if not folder.is_dir():
-        return
+    older than ``older_than``; a running job's own file (named after its token) is kept.
+    Listed from the storage, so that the sweep sees what every host's workers left."""
     live = (ExportStatus.PENDING, ExportStatus.RUNNING, ExportStatus.DONE)
     rows = db.session.execute(sa.select(ExportJob.files, ExportJob.claim_token).where(
         ExportJob.tenant_id == tenant_id, ExportJob.status.in_(live))).all()
     known = {entry.get("key") for row in rows for entry in (row.files or {}).values()}
     running = {row.claim_token for row in rows if row.claim_token}
-    cutoff = older_than.timestamp()
-    for path in folder.iterdir():
-        key = f"{tenant_id}/{path.name}"
-        if (_STORAGE_KEY.match(key) and key not in known and path.stem not in running
-                and path.stat().st_mtime <= cutoff):
-            path.unlink(missing_ok=True)
+    storage = current_storage()
+    for stored in list(storage.list(AREA, f"{tenant_id}/")):
+        match = _STORAGE_KEY.match(stored.key)
+        if (match and stored.key not in known and match.group(2) not in running
+                and stored.modified <= older_than):
+            storage.delete(AREA, stored.key)
+    storage.sweep_scratch(AREA, older_than)
 
 
 class SweepResult(NamedTuple):

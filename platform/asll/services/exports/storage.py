@@ -1,4 +1,9 @@
-"""Where export files live: ``<EXPORT_PATH>/<tenant>/<claim token>.<ext>``, one name per run."""
+"""Where export files live: the storage area ``exports`` (:mod:`asll.storage`), key
+``<tenant>/<claim token>.<ext>``, one name per run.
+
+A run writes into a local scratch file, then puts it in the storage whole: the file a
+download reads is complete, and a worker on one host serves a web process on another.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,10 @@ from pathlib import Path
 
 from flask import current_app
 
-from asll.services.errors import NotFound
+from asll.services.errors import NotFound, storage_unavailable
+from asll.storage import StorageUnavailable, StoredFile, current_storage
 
+AREA = "exports"
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -24,26 +31,43 @@ _STORAGE_KEY = re.compile(r"^(\d+)/([0-9a-f]{32})\.(csv|xlsx|pdf)$")
 
 # -- storage ----------------------------------------------------------------------------
 def export_root() -> Path:
+    """The local folder of the ``filesystem`` storage (tests and the embedded default)."""
     return Path(current_app.config["EXPORT_PATH"]).resolve()
 
 
-def _storage_path(tenant_id: int, key: str) -> Path:
+def _checked_key(tenant_id: int, key: str) -> str:
     match = _STORAGE_KEY.match(key or "")
     if match is None or int(match.group(1)) != tenant_id:
         raise NotFound("Le fichier de cet export est introuvable.", "fichier_absent")
-    return export_root() / match.group(1) / f"{match.group(2)}.{match.group(3)}"
+    return key
+
+
+def stored_file(tenant_id: int, key: str, filename: str, fmt: str) -> StoredFile:
+    """The stored file of a finished export, or NotFound if the storage has none."""
+    key = _checked_key(tenant_id, key)
+    try:
+        present = current_storage().exists(AREA, key)
+    except StorageUnavailable as exc:
+        raise storage_unavailable() from exc
+    if not present:
+        raise NotFound("Le fichier de cet export est introuvable.", "fichier_absent")
+    return StoredFile(AREA, key, filename, CONTENT_TYPES[fmt])
+
+
+def delete_stored(tenant_id: int, key: str) -> None:
+    """Delete one export file (idempotent); a key that is not the tenant's is ignored."""
+    try:
+        current_storage().delete(AREA, _checked_key(tenant_id, key))
+    except NotFound:
+        pass
 
 
 def _run_storage(tenant_id: int, token: str, fmt: str) -> tuple[str, Path]:
-    """Where a run writes its file: named after the run's claim token, so whoever takes the job
-    over (or the sweep) knows which partial file to delete; a job ends with one file at most."""
-    key = f"{tenant_id}/{token}.{fmt}"
-    path = _storage_path(tenant_id, key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for folder in (export_root(), path.parent):  # personal data: 0700 folders, 0600 files (as the uploads)
-        folder.chmod(0o700)
-    path.touch(mode=0o600)  # created private; the writers reopen it, which keeps its mode
-    return key, path
+    """Where a run writes its file: a private scratch file, and the key it is stored under,
+    named after the run's claim token, so that whoever takes the job over (or the sweep)
+    knows which partial file to delete; a job ends with one file at most."""
+    key = _checked_key(tenant_id, f"{tenant_id}/{token}.{fmt}")
+    return key, current_storage().scratch(AREA, suffix=f".{fmt}")
 
 
 def _delete_run_files(tenant_id: int, token: str) -> None:
@@ -51,15 +75,18 @@ def _delete_run_files(tenant_id: int, token: str) -> None:
     if not token:
         return
     for fmt in CONTENT_TYPES:
-        _storage_path(tenant_id, f"{tenant_id}/{token}.{fmt}").unlink(missing_ok=True)
+        delete_stored(tenant_id, f"{tenant_id}/{token}.{fmt}")
 
 
 def _file_entry(key: str, path: Path, filename: str) -> dict:
+    """Digest the finished scratch file, then put it in the storage under ``key`` (which removes it)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1024 * 1024), b""):
             digest.update(chunk)
-    return {"key": key, "filename": filename, "size": path.stat().st_size, "sha256": digest.hexdigest()}
+    size = path.stat().st_size
+    current_storage().put_file(AREA, key, path)
+    return {"key": key, "filename": filename, "size": size, "sha256": digest.hexdigest()}
 
 
 def retention() -> timedelta:

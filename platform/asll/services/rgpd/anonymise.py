@@ -27,7 +27,6 @@ writes one audit entry, with counts and never the values removed.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -88,16 +87,17 @@ def _years_counted(file, on: date) -> range:
     return range(first.year, on.year + 1)
 
 
-def _files_of(documents: list[Document]) -> list[Path]:
-    from asll.services.documents import storage_path
+def _files_of(documents: list[Document]) -> list[str]:
+    """The storage keys of the documents' files (area ``documents``)."""
+    from asll.services.documents import storage_key
 
-    paths = []
+    keys = []
     for document in documents:
         try:
-            paths.append(storage_path(document))
+            keys.append(storage_key(document))
         except NotFound:
             continue
-    return paths
+    return keys
 
 
 def _documents(file) -> list[Document]:
@@ -111,7 +111,7 @@ def _documents(file) -> list[Document]:
         sa.and_(Document.session_id.in_(sorted(session_ids)), Document.kind == "minutes"))).order_by(Document.id)))
 
 
-def _delete_documents(documents: list[Document]) -> list[Path]:
+def _delete_documents(documents: list[Document]) -> list[str]:
     paths = _files_of(documents)
     if documents:
         db.session.execute(sa.delete(Document).where(Document.id.in_([d.id for d in documents]))
@@ -119,10 +119,19 @@ def _delete_documents(documents: list[Document]) -> list[Path]:
     return paths
 
 
-def _unlink(paths: list[Path]) -> None:
-    """Files go once the transaction that dropped their rows has committed (never before)."""
-    for path in paths:
-        path.unlink(missing_ok=True)
+def _unlink(keys: list[str]) -> None:
+    """Files go once the transaction that dropped their rows has committed (never before); a file
+    the storage could not delete then is logged: no row names it any more, nobody can read it."""
+    from flask import current_app
+
+    from asll.services.documents import AREA
+    from asll.storage import StorageUnavailable, current_storage
+
+    for key in keys:
+        try:
+            current_storage().delete(AREA, key)
+        except StorageUnavailable:
+            current_app.logger.warning("fichier %s non supprimé : stockage indisponible", key)
 
 
 # -- the intermediate archive --------------------------------------------------------------
