@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.routing import IntegerConverter
 
 from asll import logging_setup
+from asll.storage import init_storage
 from asll.config import check_production, load_config, settings_command
 from asll.extensions import babel, csrf, db, login_manager, migrate, migration_directory
 from asll.models import AuditEvent, User
@@ -38,7 +39,7 @@ def create_app(
     logging_setup.init_app(app)  # first: request ids for every other hook and log line
 
     _init_extensions(app)
-    # -- storage (asll.storage): init_storage(app) goes here, after the extensions, before blueprints --
+    init_storage(app)  # attachments, documents and exports: a folder, or a bucket every host shares
     app.url_map.converters["int"] = DatabaseId
     _register_core_blueprints(app)
     registry = PluginRegistry(load_entry_points=load_entry_points, plugins=extra_plugins)

@@ -148,10 +148,8 @@ SETTINGS: tuple[Setting, ...] = (
     # -- files ----------------------------------------------------------------------------
     S("STORAGE_BACKEND", "choice", "filesystem", "où vivent les fichiers (pièces jointes, documents, exports) : "
       "`filesystem` ou `s3` (stockage objet compatible S3)", choices=("filesystem", "s3")),
-    S("STORAGE_PATH", "str", _in_instance("files"), "`filesystem` : dossier des fichiers",
-      shown_default="`<instance>/files`"),
-    S("STORAGE_PATH_SHARED", "bool", False, "`1` : ce dossier est partagé par toutes les machines (montage NFS) ; "
-      "exigé en production avec `filesystem`"),
+    S("STORAGE_PATH_SHARED", "bool", False, "`1` : les dossiers `ASLL_UPLOAD_PATH` et `ASLL_EXPORT_PATH` sont "
+      "partagés par toutes les machines (montage NFS) ; exigé en production avec `filesystem`"),
     S("S3_BUCKET", "str", "", "`s3` : nom du bucket"),
     S("S3_ENDPOINT_URL", "str", "", "`s3` : adresse du service (Scaleway, OVH, Outscale, MinIO…)"),
     S("S3_REGION", "str", "", "`s3` : région"),

@@ -53,9 +53,9 @@ def test_values_are_typed_and_a_wrong_one_is_refused_in_french(monkeypatch, tmp_
 def test_storage_settings_and_their_defaults(monkeypatch, tmp_path):
     monkeypatch.setenv("ASLL_INSTANCE_PATH", str(tmp_path))
     config = load_config()
-    assert (config["STORAGE_BACKEND"], config["STORAGE_PATH"], config["S3_ADDRESSING_STYLE"],
-            config["S3_PRESIGNED_SECONDS"], config["S3_DOWNLOAD"]) == ("filesystem", str(tmp_path / "files"), "path",
-                                                                      60, "stream")
+    assert (config["STORAGE_BACKEND"], config["UPLOAD_PATH"], config["EXPORT_PATH"], config["S3_ADDRESSING_STYLE"],
+            config["S3_PRESIGNED_SECONDS"], config["S3_DOWNLOAD"]) == (
+        "filesystem", str(tmp_path / "uploads"), str(tmp_path / "exports"), "path", 60, "stream")
     monkeypatch.setenv("ASLL_STORAGE_BACKEND", "S3")
     monkeypatch.setenv("ASLL_S3_ENDPOINT_URL", "https://s3.fr-par.scw.cloud")
     monkeypatch.setenv("ASLL_S3_DOWNLOAD", "redirect")
