@@ -423,6 +423,12 @@ class StoredFile:
     def read_bytes(self) -> bytes:
         return current_storage().read(self.area, self.key)
 
+    def read_text(self, encoding: str = "utf-8") -> str:
+        return self.read_bytes().decode(encoding)
+
+    def exists(self) -> bool:
+        return current_storage().exists(self.area, self.key)
+
     def response(self) -> Response:
         return current_storage().download_response(self.area, self.key, filename=self.filename,
                                                    content_type=self.content_type)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from asll.extensions import db
+from asll.storage import current_storage
 from asll.models import AuditEvent, Membership, Role
 from asll.models.base import utcnow
 from asll.models.exports import ExportJob, ExportSecret, ExportStatus
@@ -78,7 +79,7 @@ def test_xlsx_export_opens_with_typed_cells_and_no_formula(loire):
     job = _export(admin, file_format="xlsx")
     _job, path, filename, _type = exports.open_file(admin, job.id, "xlsx")
     assert filename.endswith(".xlsx")
-    sheet = load_workbook(path).worksheets[0]
+    sheet = load_workbook(io.BytesIO(path.read_bytes())).worksheets[0]
     header = [cell.value for cell in sheet[1]]
     assert header[0] == "Référence de la mesure" and sheet["A1"].font.bold
     rows = {row[0].value: row for row in sheet.iter_rows(min_row=2)}
@@ -150,7 +151,7 @@ def test_the_worker_uses_the_rights_the_user_has_when_it_runs(loire, app):
         db.session.commit()
     state = exports.run_job(job.id)
     assert state["status"] == "failed" and "membres" in state["error"]
-    assert not list(Path(exports.export_root()).rglob("*.csv"))
+    assert not [stored.key for stored in current_storage().list("exports") if stored.key.endswith(".csv")]
 
 
 def test_download_checks_the_rights_again(loire):
@@ -177,7 +178,7 @@ def test_expired_files_are_deleted_and_refused(loire, app):
     admin = loire.actor(Role.DEPT_ADMIN)
     job = _export(admin)
     _job, path, _name, _type = exports.open_file(admin, job.id)
-    assert path.is_file()
+    assert path.exists()
     assert job.expires_at - job.finished_at == timedelta(hours=72)
     assert exports.cleanup_expired(loire.tenant_id) == 0
     assert exports.cleanup_expired(loire.tenant_id, now=utcnow() + timedelta(hours=73)) == 1
@@ -272,7 +273,7 @@ def test_the_yearly_report_is_a_workbook_and_a_pdf(loire):
     assert job.status is ExportStatus.DONE, job.error
     tables = statistics.tables_for(admin, 2026)
     _job, xlsx_path, xlsx_name, _type = exports.open_file(admin, job.id, "xlsx")
-    workbook = load_workbook(xlsx_path)
+    workbook = load_workbook(io.BytesIO(xlsx_path.read_bytes()))
     assert len(workbook.worksheets) == len(tables) == job.row_count
     summary = workbook.worksheets[0]
     assert summary["A1"].value.startswith("Synthèse de l'activité 2026")
@@ -280,6 +281,6 @@ def test_the_yearly_report_is_a_workbook_and_a_pdf(loire):
     assert values["Mesures suivies dans l'année"] == 3  # Bernard, Petit, Moreau started; Garnier never did
     _job, pdf_path, pdf_name, pdf_type = exports.open_file(admin, job.id, "pdf")
     assert pdf_type == "application/pdf" and pdf_name == "rapport-activite-asll-42-2026.pdf"
-    text = " ".join(page.extract_text() for page in PdfReader(pdf_path).pages)
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf_path.read_bytes())).pages)
     assert "Rapport d'activité ASLL 2026" in text and "Mesures suivies par nature" in text
     assert "Mois-mesures" in text
