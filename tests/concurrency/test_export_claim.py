@@ -60,7 +60,7 @@ def _outcome(app, tenant_id: int, export_id: int):
         done = db.session.scalars(sa.select(AuditEvent.object_id).where(
             AuditEvent.action == "export.done").order_by(AuditEvent.seq)).all()
         assert audit.verify_chain(tenant_id) == []
-        files = sorted(p for p in Path(exports.export_root()).rglob("*") if p.is_file())
+        files = sorted(p for p in Path(exports.export_root()).rglob("*") if p.is_file() and ".tmp" not in p.parts)
         db.session.expunge(job)
         db.session.remove()
     return job, done, files
