@@ -23,6 +23,12 @@ worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
+# gunicorn 27's control socket defaults to one path per machine user (~/.gunicorn/gunicorn.ctl):
+# two servers on a host would share it. Off unless a path is given.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
 keepalive = 5  # behind a reverse proxy that keeps connections open
 max_requests, max_requests_jitter = 2000, 200  # a slow leak cannot grow for ever
 if os.path.isdir("/dev/shm"):

@@ -71,7 +71,6 @@ def test_readyz_names_the_broker_when_it_is_unreachable(other_app):
 
 
 def test_readyz_names_the_storage_when_the_bucket_is_unreachable(other_app):
-    pytest.importorskip("asll.storage", reason="asll.storage (object storage) is not there yet")
     down = other_app({"STORAGE_BACKEND": "s3", "S3_BUCKET": "asll", "S3_ENDPOINT_URL": f"http://127.0.0.1:{_closed_port()}",
                       "S3_REGION": "fr-par", "S3_ACCESS_KEY_ID": "cle", "S3_SECRET_ACCESS_KEY": "secret"})
     response = down.test_client().get("/readyz")
