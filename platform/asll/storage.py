@@ -432,3 +432,13 @@ class StoredFile:
     def response(self) -> Response:
         return current_storage().download_response(self.area, self.key, filename=self.filename,
                                                    content_type=self.content_type)
+
+
+def existing_file(area: str, key: str, filename: str, content_type: str, missing: str) -> StoredFile:
+    """The stored file a service is about to hand out, or NotFound (``missing``) if the store has none;
+    a store that does not answer raises :class:`StorageUnavailable` (a French 503)."""
+    from asll.services.errors import NotFound
+
+    if not current_storage().exists(area, key):
+        raise NotFound(missing, "fichier_absent")
+    return StoredFile(area, key, filename, content_type)

@@ -31,7 +31,7 @@ from datetime import date
 from typing import BinaryIO
 
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import render_template
 from jinja2 import Template, TemplateNotFound
 from werkzeug.utils import secure_filename
 
@@ -57,9 +57,9 @@ from asll.services import plugins as plugin_service
 from asll.services.access import get_in_tenant, session_criteria
 from asll.services.actor import Actor
 from asll.services.concurrency import check_fresh, claim
-from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed, storage_unavailable
+from asll.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from asll.services.requests import _visible_request
-from asll.storage import StorageUnavailable, StoredFile, current_storage
+from asll.storage import StorageUnavailable, StoredFile, current_storage, existing_file
 
 DOCUMENT_KINDS = {
     "decision_letter": "Notification de décision",
@@ -123,10 +123,7 @@ def _new_files() -> Iterator[list[str]]:
 
 def _write(tenant_id: int, data: bytes, written: list[str]) -> str:
     key = f"{tenant_id}/{uuid.uuid4().hex}"
-    try:
-        current_storage().put_bytes(AREA, key, data)
-    except StorageUnavailable as exc:
-        raise storage_unavailable() from exc
+    current_storage().put_bytes(AREA, key, data)  # StorageUnavailable: a French 503, no row written
     written.append(key)
     return key
 
@@ -660,16 +657,11 @@ def open_document(actor: Actor, document_id: int) -> tuple[Document, StoredFile]
     document = get_in_tenant(Document, document_id)
     if document is None or document.tenant_id != actor.tenant_id or not _may_read(actor, document):
         raise NotFound("Document introuvable.")
-    key = storage_key(document)
-    try:
-        present = current_storage().exists(AREA, key)
-    except StorageUnavailable as exc:
-        raise storage_unavailable() from exc
-    if not present:
-        raise NotFound("Le fichier de ce document est introuvable sur le serveur.", "fichier_absent")
+    stored = existing_file(AREA, storage_key(document), document.filename, document.content_type,
+                           "Le fichier de ce document est introuvable sur le serveur.")
     audit.record(actor, "document.read", object_type="document", object_id=document.id)
     db.session.commit()
-    return document, StoredFile(AREA, key, document.filename, document.content_type)
+    return document, stored
 
 
 def list_documents(actor: Actor, *, request_id: int | None = None, measure_id: int | None = None,

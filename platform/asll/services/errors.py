@@ -57,15 +57,6 @@ class ServiceUnavailable(ServiceError):
         super().__init__(message, code)
 
 
-STORAGE_DOWN = ("Le stockage des fichiers ne répond pas pour le moment ; rien n'a été enregistré. "
-                "Réessayez dans quelques minutes.")
-
-
-def storage_unavailable() -> ServiceUnavailable:
-    """The French 503 for a storage (bucket, shared folder) that does not answer."""
-    return ServiceUnavailable(STORAGE_DOWN, "stockage_indisponible")
-
-
 class ValidationFailed(ServiceError):
     """Input did not pass its schema; ``fields`` maps a field to its French messages."""
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from flask import current_app
 
-from asll.services.errors import NotFound, storage_unavailable
-from asll.storage import StorageUnavailable, StoredFile, current_storage
+from asll.services.errors import NotFound
+from asll.storage import StoredFile, current_storage, existing_file
 
 AREA = "exports"
 
@@ -44,14 +44,8 @@ def _checked_key(tenant_id: int, key: str) -> str:
 
 def stored_file(tenant_id: int, key: str, filename: str, fmt: str) -> StoredFile:
     """The stored file of a finished export, or NotFound if the storage has none."""
-    key = _checked_key(tenant_id, key)
-    try:
-        present = current_storage().exists(AREA, key)
-    except StorageUnavailable as exc:
-        raise storage_unavailable() from exc
-    if not present:
-        raise NotFound("Le fichier de cet export est introuvable.", "fichier_absent")
-    return StoredFile(AREA, key, filename, CONTENT_TYPES[fmt])
+    return existing_file(AREA, _checked_key(tenant_id, key), filename, CONTENT_TYPES[fmt],
+                         "Le fichier de cet export est introuvable.")
 
 
 def delete_stored(tenant_id: int, key: str) -> None:
