@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from asll.extensions import db
@@ -118,3 +119,33 @@ def test_erasure_deletes_them_too(app, world, client, clock, tmp_path, monkeypat
         assert entry.changes["api_answers_deleted"] == 1 and entry.changes["exports_expired"] == [named]
         db.session.remove()
     _no_copy_left(app, loire, named, forez, pseudonymised)
+
+
+def test_a_named_export_running_while_the_household_is_erased_is_never_handed_out(
+        app, world, client, clock, tmp_path, monkeypatch):
+    """Its rows were read before the erasure: the file may name the person, so it expires at once."""
+    from asll.services.exports import jobs
+
+    loire, household_id = _setup(app, world, client, clock, tmp_path, monkeypatch)
+    original = jobs._run_export
+
+    def erase_meanwhile(actor, job, token, written):
+        produced = original(actor, job, token, written)  # the file is written, names included
+        reference = db.session.get(Household, household_id).reference
+        rights.erase(loire.actor(Role.DEPT_ADMIN), household_id, reference)  # another user, meanwhile
+        return produced
+
+    monkeypatch.setattr(jobs, "_run_export", erase_meanwhile)
+    with app.app_context(), tenant_context(loire.tenant.id):
+        job = exports.request_export(loire.actor(Role.DEPT_ADMIN), {"dataset": "households", "file_format": "csv"},
+                                     send_to_worker=False)
+        exports.run_job(job.id)
+        db.session.expire_all()
+        assert db.session.get(ExportJob, job.id).status is ExportStatus.EXPIRED
+        with pytest.raises(exports.ExportExpired):
+            exports.open_file(loire.actor(Role.DEPT_ADMIN), job.id, "csv")
+        [done] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "export.done"))
+        assert done.changes["expired_by_anonymisation"] is True
+        db.session.remove()
+    left = [path for path, content in _stored_bytes(app).items() if any(name.encode() in content for name in NAMES)]
+    assert left == []

@@ -21,6 +21,7 @@ from marshmallow import fields, validate
 
 from asll.extensions import db
 from asll.models import (
+    AuditEvent,
     DecisionOutcome,
     Household,
     HousingStatus,
@@ -459,10 +460,12 @@ def run_job(export_id: int) -> dict:
         _fail_run(job.id, token, written, TECHNICAL_ERROR)
         raise
     finished = utcnow()
+    outdated = _anonymised_during(job)
     done = db.session.execute(sa.update(ExportJob).where(
         ExportJob.id == job.id, ExportJob.claim_token == token, ExportJob.status == ExportStatus.RUNNING)
         .values(status=ExportStatus.DONE, files=files, row_count=rows, finished_at=finished,
-                expires_at=finished + retention(), scope=_scope_of(actor), lease_expires_at=None)
+                expires_at=finished if outdated else finished + retention(), scope=_scope_of(actor),
+                lease_expires_at=None)
         .execution_options(synchronize_session=False)).rowcount
     if done != 1:  # taken over while the file was being closed: the other run's file is the one
         _discard(written)
@@ -471,8 +474,11 @@ def run_job(export_id: int) -> dict:
     audit.record(actor, "report.done" if job.kind is ExportKind.ANNUAL_REPORT else "export.done",
                  object_type="export_job", object_id=job.id,
                  changes={"rows": rows, "files": produced, "pseudonymised": job.pseudonymised,
-                          "columns": job.columns, "filters": job.filters})
+                          "columns": job.columns, "filters": job.filters,
+                          **({"expired_by_anonymisation": True} if outdated else {})})
     db.session.commit()
+    if outdated:  # its rows may name someone anonymised meanwhile: never downloadable, file deleted now
+        cleanup_expired(job.tenant_id, finished)
     job = _fresh(export_id)
     notify_ready(job)
     return job_status(job)
@@ -504,6 +510,16 @@ def _fail_run(export_id: int, token: str, written: list[Path], message: str) -> 
         audit.record(Actor.system(tenant_id, label="exports"), "export.failed", object_type="export_job",
                      object_id=export_id, changes={"error": message[:500]}, tenant_id=tenant_id)
     db.session.commit()
+
+
+def _anonymised_during(job: ExportJob) -> bool:
+    """Whether a file of the tenant was anonymised or erased while this named export ran: its rows
+    were read before, so the file may hold the names (RGPD: the copies go with the file)."""
+    if job.kind is not ExportKind.EXPORT or job.pseudonymised or job.started_at is None:
+        return False
+    return db.session.scalar(sa.select(AuditEvent.id).where(
+        AuditEvent.tenant_id == job.tenant_id, AuditEvent.action.in_(("household.anonymise", "household.erase")),
+        AuditEvent.at >= job.started_at).limit(1)) is not None
 
 
 def _filename(job: ExportJob, fmt: str) -> str:
@@ -597,7 +613,8 @@ def cleanup_expired(tenant_id: int, now: datetime | None = None) -> int:
     """Delete the files of the tenant's expired exports; idempotent, audited once per sweep."""
     now = now or utcnow()
     expired = list(db.session.scalars(sa.select(ExportJob).where(
-        ExportJob.tenant_id == tenant_id, ExportJob.status == ExportStatus.DONE, ExportJob.expires_at <= now)))
+        ExportJob.tenant_id == tenant_id, ExportJob.status == ExportStatus.DONE, ExportJob.expires_at <= now)
+        .execution_options(populate_existing=True)))  # the files as stored, not a stale copy in the session
     for job in expired:
         for entry in (job.files or {}).values():
             delete_stored(job.tenant_id, entry.get("key", ""))
