@@ -30,22 +30,12 @@ from asll.services.access import get_in_tenant
 from asll.tenancy import tenant_context
 from tests.conftest import PARIS, csrf_token
 from tests.multihost.cluster import Browser, files_in
+from tests.waiting import wait_for
 from tests.reminders.conftest import add_measure, add_user, obligation, outbox_rows, rp, set_obligations  # noqa: F401
 
 pytestmark = pytest.mark.multihost
 
 WAIT = 60.0  # any one thing the hosts do, on a busy machine
-
-
-def wait_for(predicate, what: str, timeout: float = WAIT, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 def log_in(web, email: str, password: str) -> Browser:

@@ -8,7 +8,6 @@ import datetime as dt
 import email
 import socket
 import threading
-import time
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -38,6 +37,7 @@ from asll.tenancy import tenant_context, unscoped
 from asll.toolkit import ObligationDef, PluginInfo, hookimpl
 from tests.factories import PASSWORD
 from tests.tasks.conftest import celery_worker  # noqa: F401  (the real worker fixture, reused here)
+from tests.waiting import wait_for  # noqa: F401  (the tests here import it from this module)
 
 PARIS = ZoneInfo("Europe/Paris")
 RP = "rp"
@@ -48,18 +48,6 @@ LAST_NAME, FIRST_NAME, ADDRESS, CITY = "Delacroix", "Noémie", "7 impasse des Gl
 
 def day(value: str) -> dt.date:
     return dt.date.fromisoformat(value)
-
-
-def wait_for(predicate, *, timeout: float = WAIT, interval: float = 0.1, what: str = "condition"):
-    """Poll ``predicate`` until it returns a truthy value or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 class ReminderPlugin:
