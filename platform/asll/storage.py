@@ -21,6 +21,7 @@ Either raises :class:`StorageUnavailable` (a French 503) when the store cannot b
 
 from __future__ import annotations
 
+import glob
 import io
 import os
 import re
@@ -140,13 +141,20 @@ class Storage(ABC):
         with self.open(area, key) as stream:
             return stream.read()
 
-    def scratch(self, area: str, suffix: str = "") -> Path:
+    def scratch(self, area: str, suffix: str = "", prefix: str = "run-") -> Path:
         """A new private (0600) local file for a writer that needs a path; put it with :meth:`put_file`."""
         folder = self._scratch_folder(area)
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, name = tempfile.mkstemp(dir=folder, prefix="run-", suffix=suffix)
+        fd, name = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=suffix)
         os.close(fd)
         return Path(name)
+
+    def delete_scratch(self, area: str, prefix: str) -> None:
+        """Remove this host's scratch files whose name starts with ``prefix`` (a run taken over)."""
+        folder = self._scratch_folder(area)
+        if folder.is_dir():
+            for path in folder.glob(f"{glob.escape(prefix)}*"):
+                path.unlink(missing_ok=True)
 
     def sweep_scratch(self, area: str, older_than: datetime) -> None:
         """Remove this host's scratch files a dead run left (untouched since ``older_than``)."""

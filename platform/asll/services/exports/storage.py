@@ -61,7 +61,7 @@ def _run_storage(tenant_id: int, token: str, fmt: str) -> tuple[str, Path]:
     named after the run's claim token, so that whoever takes the job over (or the sweep)
     knows which partial file to delete; a job ends with one file at most."""
     key = _checked_key(tenant_id, f"{tenant_id}/{token}.{fmt}")
-    return key, current_storage().scratch(AREA, suffix=f".{fmt}")
+    return key, current_storage().scratch(AREA, suffix=f".{fmt}", prefix=f"{token}.")
 
 
 def _delete_run_files(tenant_id: int, token: str) -> None:
@@ -70,6 +70,7 @@ def _delete_run_files(tenant_id: int, token: str) -> None:
         return
     for fmt in CONTENT_TYPES:
         delete_stored(tenant_id, f"{tenant_id}/{token}.{fmt}")
+    current_storage().delete_scratch(AREA, f"{token}.")  # the file it was writing, if on this host
 
 
 def _file_entry(key: str, path: Path, filename: str) -> dict:
